@@ -1,0 +1,71 @@
+"""pytest fixtures: a moto server (the AWS emulator) started through scripts/moto_server.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from testsupport.ports import free_port, wait_for_port
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class MotoServer:
+    def __init__(self, endpoint: str, process: subprocess.Popen, log_path: Path) -> None:
+        self.endpoint = endpoint
+        self.process = process
+        self.log_path = log_path
+
+    def reset(self) -> None:
+        """Forget every resource (moto's own reset API)."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=30):  # noqa: S310  (loopback URL we built)
+            pass
+
+    def client_env(self) -> dict[str, str]:
+        """Environment for a process (boto3, ansible, terraform) that should talk to this moto."""
+        return {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105  (moto accepts any key)
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "ap-northeast-2",
+            "AWS_REGION": "ap-northeast-2",
+            "AWS_ENDPOINT_URL": self.endpoint,
+        }
+
+
+def start_moto(log_dir: Path) -> MotoServer:
+    port = free_port()
+    log_path = log_dir / f"moto-{port}.log"
+    log = log_path.open("wb")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "scripts" / "moto_server.py"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        wait_for_port(port, timeout=60, process=process)
+    except Exception:
+        process.kill()
+        raise RuntimeError(f"moto server did not start; see {log_path}:\n{log_path.read_text()[-2000:]}") from None
+    return MotoServer(f"http://127.0.0.1:{port}", process, log_path)
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """One moto server for the whole session; tests that need a clean slate call ``reset()``."""
+    server = start_moto(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
