@@ -2,4 +2,5 @@
 
 pytest_plugins = [
     "testsupport.moto",
+    "testsupport.postgres",
 ]
