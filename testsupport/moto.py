@@ -24,15 +24,16 @@ class MotoServer:
 
     def reset(self) -> None:
         """Forget every resource (moto's own reset API)."""
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=30):  # noqa: S310  (loopback URL we built)
+        # The URL is the loopback endpoint this fixture built, never user input.
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30):  # noqa: S310
             pass
 
     def client_env(self) -> dict[str, str]:
         """Environment for a process (boto3, ansible, terraform) that should talk to this moto."""
         return {
             "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105  (moto accepts any key)
+            "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_SESSION_TOKEN": "testing",
             "AWS_DEFAULT_REGION": "ap-northeast-2",
             "AWS_REGION": "ap-northeast-2",

@@ -1,0 +1,57 @@
+# gradestack: the commands a newcomer needs.
+#   make local   deploy everything on this machine, in containers (the embedded default)
+#   make test    the whole test suite: lint, unit, integration, Terraform, Molecule, end to end
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(VENV)/bin
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+PYTHON_SOURCES := services testsupport tests bench scripts plugins conftest.py
+
+.PHONY: help setup lint lint-python lint-yaml lint-ansible lint-terraform test test-python test-roles local \
+        destroy-local bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+setup: ## install everything the tools and tests need (idempotent; quick when nothing is missing)
+	@bash scripts/setup.sh
+
+lint: setup lint-python lint-yaml lint-ansible lint-terraform ## every static check
+
+lint-python:
+	$(BIN)/ruff check $(PYTHON_SOURCES)
+	$(BIN)/ruff format --check $(PYTHON_SOURCES)
+
+lint-yaml:
+	$(BIN)/yamllint --strict .
+
+lint-ansible:
+	$(BIN)/ansible-lint --strict
+
+lint-terraform:
+	@bash scripts/lint-terraform.sh
+
+test: setup lint test-python test-roles ## the whole suite, as CI runs it
+
+test-python: ## pytest: unit, integration, Terraform, end to end
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-roles: ## Molecule: one scenario per role
+	@if [ -x scripts/run-molecule.sh ]; then bash scripts/run-molecule.sh; else echo "no Molecule scenarios yet"; fi
+
+local: setup ## deploy the local environment (ansible-playbook deploy.yml -i inventories/local)
+	$(BIN)/ansible-playbook deploy.yml -i inventories/local
+
+destroy-local: setup ## remove every container, network, volume and image of the local environment
+	$(BIN)/ansible-playbook destroy.yml -i inventories/local
+
+bench: setup ## benchmarks (not tests): print ratios measured side by side
+	@for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean: ## remove caches and generated state (keeps .venv; .state/ only with CLEAN_STATE=1)
+	rm -rf .cache .pytest_cache .ruff_cache reports
+	find . -name __pycache__ -type d -prune -not -path './.venv*' -exec rm -rf {} +
+	@if [ "$(CLEAN_STATE)" = 1 ]; then rm -rf .state; fi
