@@ -3,4 +3,5 @@
 pytest_plugins = [
     "testsupport.moto",
     "testsupport.postgres",
+    "testsupport.activemq",
 ]

@@ -1,0 +1,236 @@
+"""One way to reach the message broker, shared by the web tier and the grading workers.
+
+Settings come from the environment (the same variables everywhere):
+
+``MQ_ENDPOINTS``
+    Comma-separated failover list, tried in order: ``stomp://host:port`` (local
+    ActiveMQ) or ``stomp+ssl://host:port`` (Amazon MQ, port 61614). Active/standby
+    brokers are simply two entries.
+``MQ_USERNAME`` / ``MQ_PASSWORD``
+    Broker credentials. The password never appears in a repr, log line or error.
+``MQ_HEARTBEAT_MS``
+    STOMP heart-beat in both directions (default 10000; 0 disables it).
+``MQ_CA_BUNDLE``
+    Optional CA bundle for ``stomp+ssl``; default: the system bundle.
+
+``connect()`` returns a connected ``stomp.Connection12``. It does not reconnect by
+itself: a long-running consumer watches ``on_disconnected`` and calls ``connect()``
+again with backoff (see ``connect_with_retry``), then re-subscribes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import stomp
+import stomp.exception
+
+DEFAULT_HEARTBEAT_MS = 10_000
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+_SCHEMES = {"stomp": False, "stomp+ssl": True, "stomp+tls": True, "ssl": True}
+
+
+class BrokerConfigError(ValueError):
+    """MQ_* settings that cannot work; the text names the variable and what to write instead."""
+
+
+class BrokerConnectError(ConnectionError):
+    """No endpoint accepted the connection; the text lists every endpoint tried and why it failed."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+    tls: bool
+
+    @classmethod
+    def parse(cls, text: str) -> Endpoint:
+        text = text.strip()
+        parts = urlsplit(text)
+        if parts.scheme not in _SCHEMES:
+            raise BrokerConfigError(
+                f"MQ_ENDPOINTS: {text!r} must look like stomp://host:61613 or stomp+ssl://host:61614"
+            )
+        try:
+            port = parts.port
+        except ValueError as exc:
+            raise BrokerConfigError(f"MQ_ENDPOINTS: {text!r} has an invalid port") from exc
+        if not parts.hostname or port is None:
+            raise BrokerConfigError(f"MQ_ENDPOINTS: {text!r} needs both a host and a port")
+        if parts.path not in ("", "/") or parts.username or parts.password:
+            # Credentials belong in MQ_USERNAME/MQ_PASSWORD, never in a URL that ends up in logs.
+            raise BrokerConfigError(f"MQ_ENDPOINTS: {parts.scheme}://{parts.hostname}:{port} takes no path or user")
+        return cls(host=parts.hostname, port=port, tls=_SCHEMES[parts.scheme])
+
+    def __str__(self) -> str:
+        return f"{'stomp+ssl' if self.tls else 'stomp'}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    endpoints: tuple[Endpoint, ...]
+    username: str
+    password: str = field(repr=False)
+    heartbeat_ms: int = DEFAULT_HEARTBEAT_MS
+    ca_bundle: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.endpoints:
+            raise BrokerConfigError("MQ_ENDPOINTS is empty: set it to e.g. stomp://127.0.0.1:61613")
+        if self.heartbeat_ms < 0:
+            raise BrokerConfigError("MQ_HEARTBEAT_MS must be 0 (off) or a positive number of milliseconds")
+
+    def __repr__(self) -> str:
+        endpoints = ",".join(str(e) for e in self.endpoints)
+        return (
+            f"BrokerSettings(endpoints={endpoints!r}, username={self.username!r}, password='***', "
+            f"heartbeat_ms={self.heartbeat_ms})"
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> BrokerSettings:
+        raw = environ.get("MQ_ENDPOINTS", "").strip()
+        if not raw:
+            raise BrokerConfigError("MQ_ENDPOINTS is not set: e.g. stomp://127.0.0.1:61613 or stomp+ssl://b-1...:61614")
+        endpoints = tuple(Endpoint.parse(item) for item in raw.split(",") if item.strip())
+        username = environ.get("MQ_USERNAME", "")
+        password = environ.get("MQ_PASSWORD", "")
+        if not username or not password:
+            raise BrokerConfigError("MQ_USERNAME and MQ_PASSWORD must both be set")
+        heartbeat_raw = environ.get("MQ_HEARTBEAT_MS", str(DEFAULT_HEARTBEAT_MS)).strip()
+        try:
+            heartbeat_ms = int(heartbeat_raw)
+        except ValueError as exc:
+            raise BrokerConfigError(f"MQ_HEARTBEAT_MS must be an integer, got {heartbeat_raw!r}") from exc
+        ca_bundle = environ.get("MQ_CA_BUNDLE") or None
+        if ca_bundle and not os.path.isfile(ca_bundle):
+            raise BrokerConfigError(f"MQ_CA_BUNDLE: {ca_bundle} is not a file")
+        return cls(endpoints, username, password, heartbeat_ms, ca_bundle)
+
+
+class _ConnectProbe(stomp.ConnectionListener):
+    """Records why a connection attempt failed (the broker's ERROR frame message, if any)."""
+
+    def __init__(self) -> None:
+        self.error = ""
+        self.done = threading.Event()
+
+    def on_connected(self, frame) -> None:
+        self.done.set()
+
+    def on_error(self, frame) -> None:
+        self.error = frame.headers.get("message", "") or (frame.body or "")[:200]
+        self.done.set()
+
+    def on_disconnected(self) -> None:
+        self.done.set()
+
+
+def _ca_bundle(settings: BrokerSettings) -> str | None:
+    if settings.ca_bundle:
+        return settings.ca_bundle
+    return SYSTEM_CA_BUNDLE if os.path.isfile(SYSTEM_CA_BUNDLE) else None
+
+
+def _open(endpoint: Endpoint, settings: BrokerSettings, timeout: float) -> stomp.Connection12:
+    heartbeat = settings.heartbeat_ms
+    conn = stomp.Connection12(
+        host_and_ports=[(endpoint.host, endpoint.port)],
+        heartbeats=(heartbeat, heartbeat),
+        # ActiveMQ checks for idle writes once per interval, so its heart-beats can be up
+        # to two intervals apart; stomp.py's default 1.5x grace drops healthy connections.
+        heart_beat_receive_scale=2.5,
+        # One attempt per endpoint: the failover loop and its backoff are ours, so the
+        # error can name every endpoint and the caller decides how long to keep trying.
+        reconnect_attempts_max=1,
+        reconnect_sleep_initial=0.0,
+        timeout=timeout,  # TCP connect timeout only: stomp.py switches the socket back to blocking afterwards
+        try_loopback_connect=False,
+    )
+    if endpoint.tls:
+        host_port = (endpoint.host, endpoint.port)
+        conn.set_ssl(for_hosts=[host_port], ca_certs=_ca_bundle(settings), ssl_version=ssl.PROTOCOL_TLS_CLIENT)
+    return conn
+
+
+def _close_quietly(conn: stomp.Connection12) -> None:
+    # Best effort cleanup of a connection that never came up.
+    with contextlib.suppress(Exception):
+        conn.transport.stop()
+
+
+def connect(
+    settings: BrokerSettings,
+    listener: stomp.ConnectionListener | None = None,
+    client_id: str | None = None,
+    *,
+    timeout: float = 10.0,
+) -> stomp.Connection12:
+    """Connect to the first endpoint that accepts us, in the order given.
+
+    ``listener`` is registered (under the name ``"gradestack"``) only once the
+    session is established, so it never sees the failed attempts; subscribe after
+    this returns. ``client_id`` becomes the STOMP ``client-id`` header (ActiveMQ
+    shows it in its console, handy to tell workers apart).
+    """
+    failures: list[str] = []
+    for endpoint in settings.endpoints:
+        conn = _open(endpoint, settings, timeout)
+        probe = _ConnectProbe()
+        conn.set_listener("gradestack-connect-probe", probe)
+        headers = {"client-id": client_id} if client_id else {}
+        try:
+            conn.connect(settings.username, settings.password, wait=False, headers=headers)
+        except (stomp.exception.ConnectFailedException, OSError) as exc:
+            failures.append(f"{endpoint}: {type(exc).__name__}: {exc or 'TCP/TLS connection failed'}")
+            _close_quietly(conn)
+            continue
+        probe.done.wait(timeout)
+        if conn.is_connected():
+            conn.remove_listener("gradestack-connect-probe")
+            if listener is not None:
+                conn.set_listener("gradestack", listener)
+            return conn
+        reason = probe.error or ("closed the connection" if probe.done.is_set() else f"no CONNECTED within {timeout}s")
+        failures.append(f"{endpoint}: {reason}")
+        _close_quietly(conn)
+    raise BrokerConnectError("could not connect to any broker endpoint: " + "; ".join(failures))
+
+
+def connect_with_retry(
+    settings: BrokerSettings,
+    listener: stomp.ConnectionListener | None = None,
+    client_id: str | None = None,
+    *,
+    should_continue: Callable[[], bool] = lambda: True,
+    initial_delay: float = 0.5,
+    max_delay: float = 30.0,
+    on_failure: Callable[[BrokerConnectError, float], None] | None = None,
+) -> stomp.Connection12 | None:
+    """``connect()`` until it works, with jittered exponential backoff.
+
+    Returns None when ``should_continue()`` turns false (e.g. on shutdown).
+    ``on_failure(error, next_delay)`` is the hook for logging each failed round.
+    """
+    delay = initial_delay
+    while should_continue():
+        try:
+            return connect(settings, listener, client_id)
+        except BrokerConnectError as exc:
+            sleep_for = delay * (0.5 + random.random() / 2)  # noqa: S311  (jitter, not crypto)
+            if on_failure is not None:
+                on_failure(exc, sleep_for)
+            deadline = time.monotonic() + sleep_for
+            while should_continue() and time.monotonic() < deadline:
+                time.sleep(min(0.1, sleep_for))
+            delay = min(max_delay, delay * 2)
+    return None

@@ -1,0 +1,199 @@
+"""pytest fixture: a real ActiveMQ (Debian's ``activemq`` package) with a STOMP connector.
+
+Each broker gets its own instance directory (ACTIVEMQ_BASE with conf/ and data/),
+rendered from scripts/activemq/, free loopback ports, a test user and a persistent
+KahaDB store, so ``restart()`` keeps every queued message. Usage::
+
+    def test_something(activemq_server):
+        env = activemq_server.endpoints_env()   # MQ_ENDPOINTS, MQ_USERNAME, MQ_PASSWORD
+        activemq_server.restart()                # same ports, same data
+
+The session fixture is shared: tests use their own queue names (or drain what they
+use) instead of assuming an empty broker. ``start_activemq()`` gives a private one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import pytest
+
+from testsupport.ports import free_port, wait_for_port
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATES = REPO / "scripts" / "activemq"
+ACTIVEMQ_HOME = Path(os.environ.get("ACTIVEMQ_HOME", "/usr/share/activemq"))
+JVM_HEAP = os.environ.get("ACTIVEMQ_TEST_HEAP", "256m")
+
+# Java 9+ needs these to let ActiveMQ 5.17's reflection work (copied from /usr/bin/activemq).
+_JAVA_MODULE_FLAGS = [
+    "--add-reads=java.xml=java.logging",
+    "--add-opens=java.base/java.security=ALL-UNNAMED",
+    "--add-opens=java.base/java.net=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+    "--add-opens=java.base/java.util=ALL-UNNAMED",
+    "--add-opens=java.naming/javax.naming.spi=ALL-UNNAMED",
+    "--add-opens=java.rmi/sun.rmi.transport.tcp=ALL-UNNAMED",
+    "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+    "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+]
+
+
+def render_config(
+    base: Path,
+    *,
+    stomp_port: int,
+    openwire_port: int,
+    username: str,
+    password: str,
+    bind_host: str = "127.0.0.1",
+    max_redeliveries: int = 3,
+    redelivery_delay_ms: int = 1100,
+) -> None:
+    """Write ``base/conf/activemq.xml`` and ``log4j2.properties`` from the templates."""
+    conf = base / "conf"
+    conf.mkdir(parents=True, exist_ok=True)
+    (base / "data").mkdir(exist_ok=True)
+    (base / "tmp").mkdir(exist_ok=True)
+    values = {
+        "BIND_HOST": bind_host,
+        "STOMP_PORT": str(stomp_port),
+        "OPENWIRE_PORT": str(openwire_port),
+        # quoteattr adds its own quotes; the template already has them.
+        "USERNAME": quoteattr(username)[1:-1],
+        "PASSWORD": quoteattr(password)[1:-1],
+        "MAX_REDELIVERIES": str(max_redeliveries),
+        "REDELIVERY_DELAY_MS": str(redelivery_delay_ms),
+    }
+    text = (TEMPLATES / "activemq.xml.template").read_text()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", value)
+    leftover = re.findall(r"@[A-Z_]+@", text)
+    if leftover:
+        raise RuntimeError(f"unrendered placeholders in activemq.xml: {sorted(set(leftover))}")
+    (conf / "activemq.xml").write_text(text)
+    shutil.copyfile(TEMPLATES / "log4j2.properties", conf / "log4j2.properties")
+
+
+class ActiveMQServer:
+    """One broker process; stop()/start()/restart() keep ports, credentials and data."""
+
+    def __init__(self, base: Path, *, username: str = "gradestack-test", max_redeliveries: int = 3) -> None:
+        self.base = base
+        self.host = "127.0.0.1"
+        self.stomp_port = free_port()
+        self.openwire_port = free_port()
+        self.username = username
+        self.password = secrets.token_urlsafe(16)
+        self.log_path = base / "activemq.log"
+        self.process: subprocess.Popen | None = None
+        render_config(
+            base,
+            stomp_port=self.stomp_port,
+            openwire_port=self.openwire_port,
+            username=username,
+            password=self.password,
+            max_redeliveries=max_redeliveries,
+        )
+
+    @property
+    def stomp_url(self) -> str:
+        return f"stomp://{self.host}:{self.stomp_port}"
+
+    def endpoints_env(self) -> dict[str, str]:
+        """The MQ_* variables a web app or worker needs to reach this broker."""
+        return {
+            "MQ_ENDPOINTS": self.stomp_url,
+            "MQ_USERNAME": self.username,
+            "MQ_PASSWORD": self.password,
+            "MQ_HEARTBEAT_MS": "2000",
+        }
+
+    def _command(self) -> list[str]:
+        java = shutil.which("java")
+        if java is None or not (ACTIVEMQ_HOME / "bin" / "activemq.jar").is_file():
+            raise RuntimeError(
+                "ActiveMQ needs Debian's 'activemq' and 'default-jre-headless' packages: "
+                "apt-get install -y activemq default-jre-headless"
+            )
+        base, conf = self.base, self.base / "conf"
+        return [
+            java,
+            "-Xms64m",
+            f"-Xmx{JVM_HEAP}",
+            "-XX:+UseSerialGC",  # one small heap on a 2-core machine: no parallel GC threads
+            *_JAVA_MODULE_FLAGS,
+            f"-Djava.io.tmpdir={base / 'tmp'}",
+            f"-Dlog4j2.configurationFile={conf / 'log4j2.properties'}",
+            f"-Dactivemq.classpath={conf}",
+            f"-Dactivemq.home={ACTIVEMQ_HOME}",
+            f"-Dactivemq.base={base}",
+            f"-Dactivemq.conf={conf}",
+            f"-Dactivemq.data={base / 'data'}",
+            "-jar",
+            str(ACTIVEMQ_HOME / "bin" / "activemq.jar"),
+            "start",
+            f"xbean:file:{conf / 'activemq.xml'}",
+        ]
+
+    def start(self, timeout: float = 90.0) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return
+        log = self.log_path.open("ab")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ACTIVEMQ_", "AWS_"))}
+        self.process = subprocess.Popen(
+            self._command(), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.base, start_new_session=True
+        )
+        log.close()
+        try:
+            wait_for_port(self.stomp_port, host=self.host, timeout=timeout, process=self.process)
+        except Exception as exc:
+            self.kill()
+            tail = self.log_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"ActiveMQ did not open STOMP port {self.stomp_port}: {exc}\n{tail}") from None
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Graceful shutdown (SIGTERM runs the broker's shutdown hook, KahaDB is closed cleanly)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """Crash the broker (SIGKILL): what a host failure looks like."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def start_activemq(base: Path, **kwargs) -> ActiveMQServer:
+    server = ActiveMQServer(base, **kwargs)
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def activemq_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActiveMQServer]:
+    """One real ActiveMQ for the whole session (STOMP on a free 127.0.0.1 port)."""
+    server = start_activemq(tmp_path_factory.mktemp("activemq"))
+    yield server
+    server.stop()
