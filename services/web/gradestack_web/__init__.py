@@ -1,0 +1,1 @@
+"""gradestack web tier: pages, JSON API, outbox publisher and results consumer."""

@@ -1,0 +1,82 @@
+"""JSON API: submit and poll submissions, list problems. Errors are JSON too.
+
+CSRF: the API accepts only ``application/json`` bodies, which a browser will not send
+cross-origin without a CORS preflight that this app never grants; forms use tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
+from sqlalchemy import select
+
+from gradestack_web.app import db, error_response
+from gradestack_web.intake import RateLimitedError, submit
+from gradestack_web.models import Problem, Submission
+from gradestack_web.submissions import SubmissionError, SubmissionInput, to_json
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    return {
+        "id": problem.id,
+        "title": problem.title,
+        "time_limit_ms": problem.time_limit_ms,
+        "memory_limit_mb": problem.memory_limit_mb,
+        "test_count": problem.test_count,
+    }
+
+
+@bp.get("/problems")
+def list_problems():
+    problems = db().scalars(select(Problem).order_by(Problem.id))
+    return jsonify({"problems": [_problem_json(p) for p in problems]})
+
+
+@bp.get("/problems/<problem_id>")
+def get_problem(problem_id: str):
+    problem = db().get(Problem, problem_id[:64])
+    if problem is None:
+        return error_response(404, f"unknown problem {problem_id[:64]!r}")
+    return jsonify({**_problem_json(problem), "statement": problem.statement})
+
+
+@bp.post("/submissions")
+def create():
+    if not request.is_json:
+        return error_response(415, "send the submission as JSON with 'Content-Type: application/json'")
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return error_response(400, 'the body is not a JSON object: send {"problem_id", "language", "source"}')
+    fields = {}
+    for name in ("problem_id", "language", "source"):
+        value = payload.get(name)
+        if not isinstance(value, str):
+            return error_response(400, f"field {name!r} is required and must be a string", field=name)
+        fields[name] = value
+    try:
+        submission = submit(SubmissionInput(**fields))
+    except RateLimitedError as exc:
+        response = error_response(exc.status, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except SubmissionError as exc:
+        return error_response(exc.status, str(exc), field=exc.field)
+    body = to_json(submission)
+    body["url"] = url_for("pages.submission", submission_id=submission.id)
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_submission", submission_id=submission.id)
+    return response
+
+
+@bp.get("/submissions/<submission_id>")
+def get_submission(submission_id: str):
+    submission = db().get(Submission, submission_id[:64])
+    if submission is None:
+        return error_response(404, f"unknown submission {submission_id[:64]!r}")
+    response = jsonify(to_json(submission))
+    response.headers["Cache-Control"] = "no-store"
+    return response

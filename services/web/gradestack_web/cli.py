@@ -1,0 +1,133 @@
+"""`gradestack-web`: operator commands for the web tier.
+
+    gradestack-web migrate              upgrade the schema (once per release; safe to repeat)
+    gradestack-web load-problems DIR    upsert the problems of DIR (idempotent)
+    gradestack-web publish-outbox       long-running: send queued grading requests to the broker
+    gradestack-web consume-results      long-running: apply grading results to submissions
+    gradestack-web check-config         validate the environment and print the settings (no secrets)
+
+The web pages themselves are served by gunicorn: ``gunicorn gradestack_web.wsgi:app``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+
+from gradestack_protocol.broker import BrokerConfigError, BrokerSettings
+from gradestack_protocol.problems import ProblemError
+
+from gradestack_web import migrate
+from gradestack_web.config import ConfigError, Settings
+from gradestack_web.db import make_engine, make_sessionmaker
+from gradestack_web.logs import configure_logging
+
+log = logging.getLogger("gradestack_web.cli")
+
+
+def _stop_on_signals(stop: Callable[[], None]) -> None:
+    def handler(signum: int, _frame) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    engine = make_engine(settings.database, pool_size=1)
+    before, after = migrate.upgrade(engine)
+    if before == after:
+        print(f"schema already at revision {after}: nothing to do")
+    else:
+        print(f"schema upgraded from {before or 'empty'} to {after}")
+    return 0
+
+
+def cmd_load_problems(settings: Settings, args: argparse.Namespace) -> int:
+    from gradestack_web.problems_loader import load_directory  # noqa: PLC0415
+
+    if not os.path.isdir(args.directory):
+        print(f"error: {args.directory} is not a directory of problems", file=sys.stderr)
+        return 2
+    sessions = make_sessionmaker(make_engine(settings.database, pool_size=1))
+    with sessions() as session, session.begin():
+        loaded = load_directory(session, args.directory)
+    print(f"loaded {len(loaded)} problem(s): {', '.join(loaded) or '-'}")
+    return 0
+
+
+def _client_id(role: str) -> str:
+    return f"gradestack-web-{role}-{socket.gethostname()}-{os.getpid()}"
+
+
+def cmd_publish_outbox(settings: Settings, _args: argparse.Namespace) -> int:
+    from gradestack_web.outbox import OutboxPublisher  # noqa: PLC0415
+
+    publisher = OutboxPublisher(
+        make_sessionmaker(make_engine(settings.database, pool_size=1)),
+        BrokerSettings.from_env(),
+        batch_size=settings.outbox_batch_size,
+        poll_seconds=settings.outbox_poll_seconds,
+        receipt_timeout=settings.broker_receipt_timeout,
+        client_id=_client_id("outbox"),
+    )
+    _stop_on_signals(publisher.stop)
+    publisher.run()
+    return 0
+
+
+def cmd_consume_results(settings: Settings, _args: argparse.Namespace) -> int:
+    from gradestack_web.consumer import ResultsConsumer  # noqa: PLC0415
+
+    consumer = ResultsConsumer(
+        make_sessionmaker(make_engine(settings.database, pool_size=1)),
+        BrokerSettings.from_env(),
+        client_id=_client_id("results"),
+    )
+    _stop_on_signals(consumer.stop)
+    consumer.run()
+    return 0
+
+
+def cmd_check_config(settings: Settings, _args: argparse.Namespace) -> int:
+    print(repr(settings))
+    print(repr(BrokerSettings.from_env()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gradestack-web", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="upgrade the database schema to this release (idempotent)").set_defaults(
+        func=cmd_migrate
+    )
+    load = sub.add_parser("load-problems", help="upsert the problems found in DIR (idempotent)")
+    load.add_argument("directory", metavar="DIR")
+    load.set_defaults(func=cmd_load_problems)
+    sub.add_parser("publish-outbox", help="long-running outbox publisher").set_defaults(func=cmd_publish_outbox)
+    sub.add_parser("consume-results", help="long-running results consumer").set_defaults(func=cmd_consume_results)
+    sub.add_parser("check-config", help="validate settings and print them without secrets").set_defaults(
+        func=cmd_check_config
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging()
+    try:
+        settings = Settings.from_env()
+        return args.func(settings, args)
+    except (ConfigError, BrokerConfigError, ProblemError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""The results consumer: applies ``grading.results`` messages to submissions.
+
+Rules (the protocol's contract):
+- idempotent on submission_id: a repeated result changes nothing;
+- monotonic: queued -> processing -> done; a late ``processing`` never regresses a
+  ``done`` submission, and the first ``done`` wins over any later one;
+- a message is ACKed only after its database transaction committed, so a crash or a
+  database outage means redelivery, never loss;
+- a message that does not follow the schema is NACKed (ActiveMQ dead-letters it) and logged.
+
+Frames arrive on stomp.py's receiver thread; they are handed to the main loop through a
+queue so that slow database work never blocks heart-beats.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import stomp
+from gradestack_protocol.broker import BrokerConnectError, BrokerSettings, connect_with_retry
+from gradestack_protocol.messages import RESULT_QUEUE, GradingResult, MessageError
+from sqlalchemy.orm import Session, sessionmaker
+
+from gradestack_web.models import DONE, PROCESSING, QUEUED, Submission
+
+log = logging.getLogger(__name__)
+
+APPLIED, STALE, UNKNOWN, MISMATCH = "applied", "stale", "unknown", "mismatch"
+
+
+def apply_result(session: Session, result: GradingResult) -> str:
+    """Apply one result inside the caller's transaction; return what happened."""
+    submission = session.get(Submission, result.submission_id, with_for_update=True)
+    if submission is None:
+        return UNKNOWN
+    if submission.problem_id != result.problem_id:
+        return MISMATCH
+    if submission.state == DONE:
+        return STALE  # duplicate or late: the first final verdict stands
+    now = datetime.now(UTC)
+    if result.state == PROCESSING:
+        if submission.state != QUEUED:
+            return STALE
+        submission.state = PROCESSING
+        submission.worker = result.worker
+        submission.updated_at = now
+        return APPLIED
+    submission.state = DONE
+    submission.verdict = result.verdict
+    submission.time_ms = result.time_ms
+    submission.memory_kb = result.memory_kb
+    submission.compile_output = result.compile_output
+    submission.tests = [asdict(t) for t in result.tests]
+    submission.artifacts_prefix = result.artifacts_prefix
+    submission.worker = result.worker
+    submission.updated_at = now
+    submission.finished_at = now
+    return APPLIED
+
+
+class _QueueingListener(stomp.ConnectionListener):
+    def __init__(self, frames: queue.Queue) -> None:
+        self.frames = frames
+        self.disconnected = threading.Event()
+
+    def on_message(self, frame) -> None:
+        self.frames.put(frame)
+
+    def on_error(self, frame) -> None:
+        log.warning("results: broker error: %s", frame.headers.get("message", "") or frame.body[:200])
+
+    def on_disconnected(self) -> None:
+        self.disconnected.set()
+
+
+class ResultsConsumer:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        broker: BrokerSettings,
+        *,
+        prefetch: int = 10,
+        client_id: str | None = None,
+        db_retry_seconds: float = 2.0,
+    ) -> None:
+        self.sessions = sessions
+        self.broker = broker
+        self.prefetch = prefetch
+        self.client_id = client_id
+        self.db_retry_seconds = db_retry_seconds
+        self.stop_event = threading.Event()
+        self.counts = {APPLIED: 0, STALE: 0, UNKNOWN: 0, MISMATCH: 0, "rejected": 0}
+
+    def handle(self, body: str | bytes) -> str:
+        """Validate and apply one message body; MessageError for a poison message. Retries DB errors."""
+        result = GradingResult.from_json(body)
+        while True:
+            try:
+                with self.sessions() as session, session.begin():
+                    outcome = apply_result(session, result)
+                break
+            except Exception:
+                if self.stop_event.is_set():
+                    raise
+                log.exception("results: database error on %s; retrying", result.submission_id)
+                self.stop_event.wait(self.db_retry_seconds)
+        self.counts[outcome] += 1
+        level = logging.INFO if outcome == APPLIED else logging.WARNING
+        log.log(level, "results: %s %s/%s -> %s", result.submission_id, result.state, result.verdict or "-", outcome)
+        return outcome
+
+    def _connect(self, frames: queue.Queue) -> tuple[stomp.Connection12, _QueueingListener] | None:
+        listener = _QueueingListener(frames)
+
+        def report(error: BrokerConnectError, delay: float) -> None:
+            log.warning("results: broker unavailable (%s); retrying in %.1f s", error, delay)
+
+        conn = connect_with_retry(
+            self.broker,
+            listener,
+            self.client_id,
+            should_continue=lambda: not self.stop_event.is_set(),
+            on_failure=report,
+        )
+        if conn is None:
+            return None
+        conn.subscribe(
+            RESULT_QUEUE, id="results", ack="client-individual", headers={"activemq.prefetchSize": str(self.prefetch)}
+        )
+        log.info("results: subscribed to %s", RESULT_QUEUE)
+        return conn, listener
+
+    def run(self) -> None:
+        log.info("results: consumer starting (%r)", self.broker)
+        while not self.stop_event.is_set():
+            # A fresh queue per connection: frames of a dead connection cannot be acked and
+            # the broker redelivers them anyway.
+            frames: queue.Queue = queue.Queue()
+            connected = self._connect(frames)
+            if connected is None:
+                break
+            conn, listener = connected
+            while not self.stop_event.is_set() and not listener.disconnected.is_set():
+                try:
+                    frame = frames.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                self._process(conn, frame)
+            with contextlib.suppress(Exception):  # the connection may already be gone
+                conn.disconnect()
+            if not self.stop_event.is_set():
+                log.warning("results: disconnected from the broker; reconnecting")
+        log.info("results: consumer stopped (%s)", self.counts)
+
+    def _process(self, conn: stomp.Connection12, frame) -> None:
+        ack_id = frame.headers.get("ack") or frame.headers.get("message-id")
+        try:
+            self.handle(frame.body)
+        except MessageError as exc:
+            self.counts["rejected"] += 1
+            log.error("results: rejecting malformed message %s: %s", frame.headers.get("message-id"), exc)
+            self._settle(conn.nack, ack_id)
+            return
+        except Exception:
+            log.exception("results: giving up on message %s during shutdown", frame.headers.get("message-id"))
+            return  # not acked: redelivered to the next consumer
+        self._settle(conn.ack, ack_id)
+
+    @staticmethod
+    def _settle(method, ack_id: str) -> None:
+        try:
+            method(ack_id)
+        except (stomp.exception.StompException, OSError) as exc:
+            # The connection died after the commit: the broker redelivers, and the update is idempotent.
+            log.warning("results: could not acknowledge %s: %s", ack_id, exc)
+
+    def stop(self) -> None:
+        self.stop_event.set()

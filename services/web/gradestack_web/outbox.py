@@ -1,0 +1,224 @@
+"""The outbox publisher: moves committed grading requests from PostgreSQL to the broker.
+
+Each web request writes a submission and its outbox row in one transaction; this process
+sends unsent rows to ``grading.requests`` and marks them sent. Guarantees:
+
+- nothing is lost: a row is marked sent only after the broker's RECEIPT for its SEND
+  (the message is persistent, so the broker has stored it by then);
+- nothing is sent twice in normal operation: rows are claimed with
+  ``FOR UPDATE SKIP LOCKED``, so several publishers (one per web host) never send the
+  same row; only a crash between the receipt and the commit resends a row (at-least-once;
+  the worker and the results consumer are idempotent on submission_id);
+- a broker outage only delays: the publisher reconnects with backoff and drains the backlog.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import stomp
+from gradestack_protocol.broker import BrokerConnectError, BrokerSettings, connect_with_retry
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gradestack_web.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+class PublishError(RuntimeError):
+    """The broker did not confirm a SEND (disconnect, ERROR frame or receipt timeout)."""
+
+
+class ReceiptListener(stomp.ConnectionListener):
+    """Turns RECEIPT / ERROR / disconnect frames into per-receipt outcomes for the sender."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[str, tuple[threading.Event, list[str]]] = {}
+        self.disconnected = threading.Event()
+
+    def expect(self, receipt: str) -> tuple[threading.Event, list[str]]:
+        entry = (threading.Event(), [])
+        with self._lock:
+            self._waiting[receipt] = entry
+        return entry
+
+    def forget(self, receipt: str) -> None:
+        with self._lock:
+            self._waiting.pop(receipt, None)
+
+    def on_receipt(self, frame) -> None:
+        with self._lock:
+            entry = self._waiting.get(frame.headers.get("receipt-id", ""))
+        if entry:
+            entry[0].set()
+
+    def _fail_all(self, reason: str) -> None:
+        with self._lock:
+            entries = list(self._waiting.values())
+        for event, errors in entries:
+            errors.append(reason)
+            event.set()
+
+    def on_error(self, frame) -> None:
+        reason = frame.headers.get("message", "") or "ERROR frame"
+        receipt = frame.headers.get("receipt-id")
+        with self._lock:
+            entry = self._waiting.get(receipt or "")
+        if entry:
+            entry[1].append(reason)
+            entry[0].set()
+        else:
+            self._fail_all(reason)
+
+    def on_disconnected(self) -> None:
+        self.disconnected.set()
+        self._fail_all("disconnected from the broker")
+
+
+class OutboxPublisher:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        broker: BrokerSettings,
+        *,
+        batch_size: int = 50,
+        poll_seconds: float = 0.5,
+        receipt_timeout: float = 10.0,
+        client_id: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.broker = broker
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.receipt_timeout = receipt_timeout
+        self.client_id = client_id
+        self.stop_event = threading.Event()
+        self.sent_total = 0
+        self._conn: stomp.Connection12 | None = None
+        self._listener: ReceiptListener | None = None
+
+    # -- connection -----------------------------------------------------------------
+    def _connected(self) -> bool:
+        return (
+            self._conn is not None
+            and self._listener is not None
+            and not self._listener.disconnected.is_set()
+            and self._conn.is_connected()
+        )
+
+    def _ensure_connection(self) -> bool:
+        if self._connected():
+            return True
+        self._close()
+        listener = ReceiptListener()
+
+        def report(error: BrokerConnectError, delay: float) -> None:
+            log.warning("outbox: broker unavailable (%s); retrying in %.1f s", error, delay)
+
+        conn = connect_with_retry(
+            self.broker,
+            listener,
+            self.client_id,
+            should_continue=lambda: not self.stop_event.is_set(),
+            on_failure=report,
+        )
+        if conn is None:
+            return False
+        self._conn, self._listener = conn, listener
+        log.info("outbox: connected to the broker")
+        return True
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # the connection is being dropped anyway
+                self._conn.disconnect()
+        self._conn = self._listener = None
+
+    # -- publishing -----------------------------------------------------------------
+    def _send(self, row: OutboxMessage) -> None:
+        assert self._conn is not None and self._listener is not None
+        receipt = f"outbox-{row.id}-{uuid.uuid4().hex[:8]}"
+        event, errors = self._listener.expect(receipt)
+        try:
+            self._conn.send(
+                row.destination,
+                row.payload,
+                content_type="application/json",
+                headers={
+                    "persistent": "true",
+                    "receipt": receipt,
+                    "gradestack-outbox-id": str(row.id),
+                    "gradestack-submission-id": row.submission_id,
+                },
+            )
+            if not event.wait(self.receipt_timeout):
+                raise PublishError(f"no receipt within {self.receipt_timeout:.0f} s")
+            if errors:
+                raise PublishError(errors[0])
+        except (stomp.exception.StompException, OSError) as exc:
+            raise PublishError(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            self._listener.forget(receipt)
+
+    def publish_pending(self) -> int:
+        """Send one batch of unsent rows; return how many were sent. Raises PublishError on broker trouble."""
+        sent = 0
+        failure: PublishError | None = None
+        with self.sessions() as session, session.begin():
+            rows = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.sent_at.is_(None))
+                .order_by(OutboxMessage.id)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                row.attempts += 1
+                try:
+                    self._send(row)
+                except PublishError as exc:
+                    # Commit what the broker confirmed; this row and the rest wait for the next round.
+                    row.last_error = str(exc)[:500]
+                    failure = exc
+                    break
+                row.sent_at = datetime.now(UTC)
+                row.last_error = ""
+                sent += 1
+        self.sent_total += sent
+        if failure is not None:
+            raise failure
+        return sent
+
+    def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Publish until ``stop()`` (or ``until()`` is true); never returns on broker or DB errors alone."""
+        log.info("outbox: publisher starting (%r)", self.broker)
+        while not self.stop_event.is_set() and not (until and until()):
+            if not self._ensure_connection():
+                break
+            try:
+                sent = self.publish_pending()
+            except PublishError as exc:
+                log.warning("outbox: publishing failed (%s); reconnecting", exc)
+                self._close()
+                continue
+            except Exception:
+                # The database is down or the schema is missing: log, wait, try again.
+                log.exception("outbox: database error; retrying in 5 s")
+                self.stop_event.wait(5)
+                continue
+            if sent:
+                log.info("outbox: published %d grading request(s)", sent)
+            if sent < self.batch_size:
+                self.stop_event.wait(self.poll_seconds)
+        self._close()
+        log.info("outbox: publisher stopped after %d message(s)", self.sent_total)
+
+    def stop(self) -> None:
+        self.stop_event.set()

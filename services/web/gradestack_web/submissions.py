@@ -1,0 +1,103 @@
+"""Creating submissions: validation, then the submission and its outbox row in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gradestack_protocol.messages import REQUEST_QUEUE, GradingRequest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gradestack_web.config import Settings
+from gradestack_web.models import QUEUED, OutboxMessage, Problem, Submission
+
+
+class SubmissionError(ValueError):
+    """Bad input from the user; ``status`` is the HTTP status, the text says how to fix it."""
+
+    def __init__(self, message: str, status: int = 400, field: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.field = field
+
+
+@dataclass(frozen=True)
+class SubmissionInput:
+    problem_id: str
+    language: str
+    source: str
+
+
+def validate(session: Session, settings: Settings, data: SubmissionInput) -> Problem:
+    """Check the input against the allow-list, the size limit and the problem table."""
+    if data.language not in settings.languages:
+        raise SubmissionError(
+            f"unknown language {data.language[:40]!r}: choose one of {', '.join(settings.languages)}",
+            field="language",
+        )
+    size = len(data.source.encode("utf-8"))
+    if size > settings.max_source_bytes:
+        raise SubmissionError(
+            f"the source is {size} bytes; the limit is {settings.max_source_bytes} bytes", status=413, field="source"
+        )
+    if not data.source.strip():
+        raise SubmissionError("the source is empty: paste your program or choose a file", field="source")
+    problem = session.get(Problem, data.problem_id) if len(data.problem_id) <= 64 else None
+    if problem is None:
+        raise SubmissionError(f"unknown problem {data.problem_id[:64]!r}", status=404, field="problem_id")
+    return problem
+
+
+def create_submission(session: Session, settings: Settings, data: SubmissionInput, client_ip: str) -> Submission:
+    """Insert the submission and its grading request; the caller's transaction commits both or neither."""
+    problem = validate(session, settings, data)
+    submission_id = uuid.uuid4().hex
+    now = datetime.now(UTC)
+    request = GradingRequest(
+        submission_id=submission_id,
+        problem_id=problem.id,
+        language=data.language,
+        source=data.source,
+        submitted_at=now.isoformat(),
+    )
+    submission = Submission(
+        id=submission_id,
+        problem_id=problem.id,
+        language=data.language,
+        source=data.source,
+        state=QUEUED,
+        tests=[],
+        client_ip=client_ip[:64],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(submission)
+    session.flush()  # the outbox row references the submission
+    session.add(OutboxMessage(submission_id=submission_id, destination=REQUEST_QUEUE, payload=request.to_json()))
+    return submission
+
+
+def recent(session: Session, limit: int) -> list[Submission]:
+    return list(session.scalars(select(Submission).order_by(Submission.created_at.desc()).limit(limit)))
+
+
+def to_json(submission: Submission, include_source: bool = False) -> dict:
+    body = {
+        "id": submission.id,
+        "problem_id": submission.problem_id,
+        "language": submission.language,
+        "state": submission.state,
+        "final": submission.is_final,
+        "verdict": submission.verdict,
+        "time_ms": submission.time_ms,
+        "memory_kb": submission.memory_kb,
+        "compile_output": submission.compile_output,
+        "tests": submission.tests,
+        "created_at": submission.created_at.isoformat() if submission.created_at else None,
+        "finished_at": submission.finished_at.isoformat() if submission.finished_at else None,
+    }
+    if include_source:
+        body["source"] = submission.source
+    return body
