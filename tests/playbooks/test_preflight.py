@@ -1,0 +1,186 @@
+"""The preflight stage, driven through ansible-playbook as a user runs it.
+
+Cloud environments are checked against moto (SSM Parameter Store for the
+secrets, STS for the credentials), so every check of the real path runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import boto3
+import pytest
+
+from testsupport.ansible import REPO, playbook_env, run_playbook
+
+PREFLIGHT = "playbooks/preflight.yml"
+GOOD_DB_PASSWORD = "Sx8kq2LmPz9w"  # noqa: S105  (test value stored in moto only)
+GOOD_MQ_PASSWORD = "Qm4vT8nRz2Lp7Kx"  # noqa: S105
+
+
+def problems_of(output: str) -> list[str]:
+    """The problem lines of a failed preflight run (Ansible prints the failure message twice)."""
+    lines = [line.strip()[2:] for line in output.splitlines() if line.strip().startswith("- ") and "; fix: " in line]
+    return list(dict.fromkeys(lines))
+
+
+@pytest.fixture
+def cloud_env(moto_server) -> dict[str, str]:
+    """ansible-playbook environment talking to moto, with the secrets stored in SSM."""
+    moto_server.reset()
+    ssm = boto3.client("ssm", endpoint_url=moto_server.endpoint, **_boto_args(moto_server))
+    for environment in ("dev", "staging", "production"):
+        for name, value in (("db_password", GOOD_DB_PASSWORD), ("mq_admin_password", GOOD_MQ_PASSWORD)):
+            ssm.put_parameter(Name=f"/gradestack/{environment}/{name}", Value=value, Type="SecureString")
+    return playbook_env(aws=moto_server.client_env())
+
+
+def _boto_args(moto_server) -> dict[str, str]:
+    env = moto_server.client_env()
+    return {
+        "region_name": env["AWS_DEFAULT_REGION"],
+        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+    }
+
+
+def test_deploy_without_inventory_targets_local():
+    result = run_playbook("deploy.yml", args=["--tags", "preflight"])
+    assert result.returncode == 0, result.stdout
+    assert "Preflight passed for local" in result.stdout
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "production"])
+def test_good_cloud_settings_pass(environment, cloud_env):
+    result = run_playbook(PREFLIGHT, inventory=f"inventories/{environment}", env=cloud_env)
+    assert result.returncode == 0, result.stdout
+    assert f"Preflight passed for {environment}" in result.stdout
+    assert "Deploying as arn:aws:sts::" in result.stdout
+    # The secrets never reach the output.
+    assert GOOD_DB_PASSWORD not in result.stdout
+    assert GOOD_MQ_PASSWORD not in result.stdout
+
+
+def test_dev_warns_about_ssh_open_to_the_world(cloud_env):
+    result = run_playbook(PREFLIGHT, inventory="inventories/dev", env=cloud_env)
+    assert result.returncode == 0, result.stdout
+    assert "WARNING ssh_cidr_blocks (group_vars/dev.yml): SSH is open to the whole internet" in result.stdout
+
+
+BAD_LOCAL_SETTINGS = [
+    pytest.param({"db_password": "your-secure-db-password-here"}, "db_password", "placeholder", id="db-placeholder"),
+    pytest.param(
+        {"mq_admin_password": "your-secure-mq-password-here"}, "mq_admin_password", "placeholder", id="mq-placeholder"
+    ),
+    pytest.param({"db_password": "Ab1@x"}, "db_password", "RDS needs 8 to 128", id="db-too-short"),
+    pytest.param({"db_password": "Abcdef12/@xyz"}, "db_password", "characters RDS refuses", id="db-bad-chars"),
+    pytest.param({"mq_admin_password": "Abcdefgh12,=:"}, "mq_admin_password", "Amazon MQ refuses", id="mq-bad-chars"),
+    pytest.param({"mq_admin_password": "aaaaaaaaaaaaaa"}, "mq_admin_password", "4 unique", id="mq-repetitive"),
+    pytest.param({"db_password": "Password123!"}, "db_password", "obvious default", id="db-obvious"),
+    pytest.param({"public_subnet_cidrs": ["10.0.1.0/24", "10.9.2.0/24"]}, "public_subnet_cidrs", "outside vpc_cidr",
+                 id="subnet-outside-vpc"),
+    pytest.param({"database_subnet_cidrs": ["10.0.5.0/24", "10.0.3.128/25"]}, "database_subnet_cidrs", "overlaps",
+                 id="subnet-overlap"),
+    pytest.param({"private_subnet_cidrs": ["10.0.3.0/24"]}, "private_subnet_cidrs", "1 subnets for 2",
+                 id="subnet-count"),
+    pytest.param({"vpc_cidr": "10.0.0.1/16"}, "vpc_cidr", "not a valid CIDR", id="vpc-not-network"),
+    pytest.param({"mq_deployment_mode": "ACTIVE_STANDBY_MULTI_AZ"}, "mq_instance_type", "cannot run ACTIVE_STANDBY",
+                 id="mq-standby-on-t3"),
+    pytest.param({"ecs_task_cpu": 256, "ecs_task_memory": 4096}, "ecs_task_memory", "not a Fargate task size",
+                 id="fargate-size"),
+    pytest.param({"environment_name": "production"}, "environment_name", "environment group(s) local",
+                 id="inventory-mismatch"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("overrides", "setting", "reason"), BAD_LOCAL_SETTINGS)
+def test_each_bad_setting_fails_naming_setting_and_fix(overrides, setting, reason):
+    result = run_playbook(PREFLIGHT, extra_vars=overrides)
+    assert result.returncode != 0, result.stdout
+    problems = problems_of(result.stdout)
+    matching = [line for line in problems if line.startswith(f"{setting} (") and reason in line]
+    assert matching, f"no problem about {setting} ({reason}) in:\n" + "\n".join(problems) + result.stdout[-3000:]
+    for value in overrides.values():
+        if "password" in setting and isinstance(value, str) and "your-secure" not in value:
+            assert value not in result.stdout, "a secret value leaked into the output"
+
+
+def test_several_bad_settings_are_all_listed_in_one_run():
+    overrides = {
+        "db_password": "your-secure-db-password-here",
+        "mq_admin_password": "short",
+        "private_subnet_cidrs": ["10.0.1.0/24", "10.0.4.0/24"],
+        "enable_ssh_access": True,
+        "ssh_cidr_blocks": ["::/0"],
+    }
+    result = run_playbook(PREFLIGHT, extra_vars=overrides)
+    assert result.returncode != 0
+    problems = problems_of(result.stdout)
+    named = {line.split(" (", 1)[0] for line in problems}
+    assert {"db_password", "mq_admin_password", "private_subnet_cidrs", "ssh_cidr_blocks"} <= named, problems
+    assert f"Preflight found {len(problems)} problem(s)" in result.stdout
+    # Overrides are attributed to where they came from, not to the file they replaced.
+    assert any(line.startswith("private_subnet_cidrs (overridden on the command line") for line in problems)
+
+
+def test_ssh_open_to_the_world_is_refused_outside_dev(cloud_env):
+    result = run_playbook(
+        PREFLIGHT,
+        inventory="inventories/production",
+        env=cloud_env,
+        extra_vars={"enable_ssh_access": True, "ssh_cidr_blocks": ["0.0.0.0/0"]},
+    )
+    assert result.returncode != 0
+    assert any("is refused in production" in line for line in problems_of(result.stdout)), result.stdout
+
+
+def test_missing_credentials_give_one_clear_line():
+    env = playbook_env(aws={"AWS_DEFAULT_REGION": "ap-northeast-2"})
+    result = run_playbook(PREFLIGHT, inventory="inventories/staging", env=env)
+    assert result.returncode != 0
+    problems = problems_of(result.stdout)
+    credential_lines = [line for line in problems if line.startswith("AWS credentials:")]
+    assert len(credential_lines) == 1, problems
+    assert "configure credentials" in credential_lines[0]
+    # The secrets could not be read from SSM either, and say why.
+    assert any(line.startswith("db_password (") and "could not be read" in line for line in problems), problems
+
+
+def test_missing_tool_is_named_with_install_hint(cloud_env, tmp_path):
+    # A PATH with git and podman but no terraform.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("git", "podman"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    env = dict(cloud_env, PATH=f"{playbook_env()['PATH'].split(':')[0]}:{bin_dir}")
+    result = run_playbook(PREFLIGHT, inventory="inventories/production", env=env)
+    assert result.returncode != 0
+    problems = problems_of(result.stdout)
+    assert any(line.startswith("tool terraform: not found") and "install Terraform" in line for line in problems)
+
+
+def _copy_repo(tmp_path: Path) -> Path:
+    copy = tmp_path / "repo"
+    for name in ("ansible.cfg", "deploy.yml", "playbooks", "roles", "plugins", "group_vars", "inventories"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name, symlinks=True)
+        else:
+            copy.mkdir(exist_ok=True)
+            shutil.copy2(source, copy / name)
+    return copy
+
+
+def test_plain_text_secret_in_group_vars_is_an_error(cloud_env, tmp_path):
+    copy = _copy_repo(tmp_path)
+    with (copy / "group_vars" / "production.yml").open("a") as handle:
+        handle.write('db_password: "Zq8v3Lk2Wx7p"\n')
+    env = dict(cloud_env, ANSIBLE_CONFIG=str(copy / "ansible.cfg"))
+    result = run_playbook(PREFLIGHT, inventory="inventories/production", env=env, cwd=copy)
+    assert result.returncode != 0
+    problems = problems_of(result.stdout)
+    assert any(
+        line.startswith("db_password (group_vars/production.yml): is plain text in group_vars") for line in problems
+    ), problems
+    assert "Zq8v3Lk2Wx7p" not in result.stdout

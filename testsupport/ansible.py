@@ -1,0 +1,61 @@
+"""Run the repository's playbooks from tests exactly as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def playbook_env(extra: dict[str, str] | None = None, *, aws: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for ansible-playbook: no colour, no ambient AWS identity unless ``aws`` is given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_"))}
+    env.update(
+        {
+            "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            # Never fall back to a developer's ~/.aws or to the instance metadata service.
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+            "AWS_CONFIG_FILE": "/nonexistent/config",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+    env.update(aws or {})
+    env.update(extra or {})
+    return env
+
+
+def run_playbook(
+    playbook: str,
+    *,
+    inventory: str | None = None,
+    extra_vars: dict | None = None,
+    args: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path = REPO,
+    timeout: float = 900,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``ansible-playbook`` and return the finished process (stdout and stderr merged)."""
+    command = [str(VENV_BIN / "ansible-playbook"), playbook]
+    if inventory:
+        command += ["-i", inventory]
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    command += args or []
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env=env if env is not None else playbook_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
