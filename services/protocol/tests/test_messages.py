@@ -1,0 +1,90 @@
+"""The message schema: round trips and strict rejection of malformed messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from gradestack_protocol import GradingRequest, GradingResult, MessageError, TestResult
+from gradestack_protocol.messages import MAX_COMPILE_OUTPUT_CHARS, MAX_SOURCE_BYTES
+
+
+def _request(**overrides) -> dict:
+    body = {
+        "schema": "gradestack.grading.request",
+        "version": 1,
+        "submission_id": "42",
+        "problem_id": "a-plus-b",
+        "language": "cpp",
+        "source": "int main(){}",
+        "submitted_at": "2026-11-26T08:00:00Z",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_request_round_trip():
+    request = GradingRequest.from_json(json.dumps(_request()))
+    assert request.short_circuit is False
+    assert GradingRequest.from_json(request.to_json()) == request
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"\xff\xfe", "not valid UTF-8 JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (json.dumps(_request(schema="other")), "schema must be"),
+        (json.dumps(_request(version=2)), "unsupported version 2"),
+        (json.dumps({k: v for k, v in _request().items() if k != "source"}), "missing field 'source'"),
+        (json.dumps(_request(language="brainfuck")), "language must be one of"),
+        (json.dumps(_request(submission_id="../etc")), "submission_id"),
+        (json.dumps(_request(problem_id="A B")), "problem_id"),
+        (json.dumps(_request(source="")), "source is empty"),
+        (json.dumps(_request(source="x" * (MAX_SOURCE_BYTES + 1))), "the limit is"),
+        (json.dumps(_request(short_circuit="yes")), "short_circuit"),
+        (json.dumps(_request(source=5)), "has type int"),
+    ],
+)
+def test_malformed_requests_are_rejected_with_reason(raw, message):
+    with pytest.raises(MessageError, match=message):
+        GradingRequest.from_json(raw)
+
+
+def test_result_round_trip_and_truncation():
+    result = GradingResult(
+        submission_id="42",
+        problem_id="a-plus-b",
+        state="done",
+        verdict="WA",
+        time_ms=12,
+        memory_kb=3000,
+        compile_output="w" * (MAX_COMPILE_OUTPUT_CHARS + 10),
+        tests=(TestResult(name="01", verdict="AC", time_ms=5, memory_kb=100), TestResult(name="02", verdict="WA")),
+        artifacts_prefix="results/42/",
+        worker="w1",
+        emitted_at="2026-11-26T08:00:01Z",
+    )
+    assert len(result.compile_output) == MAX_COMPILE_OUTPUT_CHARS
+    assert GradingResult.from_json(result.to_json()) == result
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"state": "done", "verdict": None}, "needs a verdict"),
+        ({"state": "processing", "verdict": "AC"}, "carries no verdict"),
+        ({"state": "queued"}, "state must be"),
+        ({"state": "done", "verdict": "SC"}, "needs a verdict"),
+    ],
+)
+def test_inconsistent_results_are_rejected(fields, message):
+    with pytest.raises(MessageError, match=message):
+        GradingResult(submission_id="1", problem_id="p", **fields)
+
+
+def test_boolean_is_not_a_number():
+    payload = json.loads(GradingResult(submission_id="1", problem_id="p", state="processing").to_json())
+    payload["time_ms"] = True
+    with pytest.raises(MessageError, match="must be a number"):
+        GradingResult.from_json(json.dumps(payload))

@@ -1,0 +1,62 @@
+"""The problem directory format and its loader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from gradestack_protocol import ProblemError, load_problem
+from gradestack_protocol.problems import load_problems
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _make(tmp_path: Path, meta: dict, tests: dict[str, str] | None = None, name: str | None = None) -> Path:
+    root = tmp_path / (name or meta.get("id", "p"))
+    (root / "tests").mkdir(parents=True)
+    (root / "problem.json").write_text(json.dumps(meta))
+    for filename, content in (tests if tests is not None else {"01.in": "1 2\n", "01.out": "3\n"}).items():
+        (root / "tests" / filename).write_text(content)
+    return root
+
+
+GOOD = {"id": "p", "title": "P", "time_limit_ms": 1000, "memory_limit_mb": 256, "output_limit_kb": 64}
+
+
+def test_good_problem_loads_with_default_token_checker(tmp_path):
+    problem = load_problem(_make(tmp_path, GOOD))
+    assert problem.checker.type == "token"
+    assert [t.name for t in problem.tests] == ["01"]
+
+
+@pytest.mark.parametrize(
+    ("meta", "tests", "message"),
+    [
+        ({**GOOD, "time_limit_ms": 0}, None, "time_limit_ms"),
+        ({**GOOD, "memory_limit_mb": True}, None, "memory_limit_mb"),
+        ({**GOOD, "checker": {"type": "regex"}}, None, "checker type"),
+        ({**GOOD, "checker": {"type": "custom"}}, None, "needs 'program'"),
+        ({**GOOD, "checker": {"type": "custom", "program": "../x.cpp"}}, None, "plain file name"),
+        ({**GOOD, "checker": {"type": "float", "abs_tol": -1}}, None, "negative"),
+        (GOOD, {}, "no tests"),
+        (GOOD, {"01.in": "1"}, "no matching 01.out"),
+        ({**GOOD, "title": " "}, None, "title"),
+    ],
+)
+def test_bad_problem_is_rejected_naming_the_field(tmp_path, meta, tests, message):
+    with pytest.raises(ProblemError, match=message):
+        load_problem(_make(tmp_path, meta, tests, name="p"))
+
+
+def test_id_must_match_directory(tmp_path):
+    with pytest.raises(ProblemError, match="directory is named"):
+        load_problem(_make(tmp_path, GOOD, name="other"))
+
+
+def test_shipped_problems_are_valid():
+    problems_dir = REPO / "problems"
+    if not problems_dir.is_dir():
+        pytest.fail("problems/ is missing: the sample problems ship with the repository")
+    problems = load_problems(problems_dir)
+    assert len(problems) >= 3
