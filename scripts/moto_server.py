@@ -8,6 +8,14 @@ through it. Adjustments (see DESIGN.md section 5):
 - AWS managed IAM policies are loaded (MOTO_IAM_LOAD_MANAGED_POLICIES) so that
   policy attachments such as AmazonECSTaskExecutionRolePolicy resolve.
 - ECS services report their tasks as running (MOTO_ECS_SERVICE_RUNNING).
+- Application Auto Scaling answers ListTagsForResource, TagResource and
+  UntagResource (moto 5.2 has no handlers for them; Terraform's
+  aws_appautoscaling_target calls all three). Tags given to
+  RegisterScalableTarget are recorded too.
+- Debian's public Debian 12 AMI (owner 136693071363, the Debian cloud team's
+  account) is added to moto's AMI catalogue, so that the web hosts' AMI lookup
+  (terraform/modules/compute) resolves as it does on AWS. Switch off with
+  GRADESTACK_MOTO_DEBIAN_AMI=false.
 
 Usage: moto_server.py [--host 127.0.0.1] [--port 5000]
 """
@@ -15,7 +23,29 @@ Usage: moto_server.py [--host 127.0.0.1] [--port 5000]
 from __future__ import annotations
 
 import argparse
+import json
 import os
+from typing import Any
+
+# Debian's official AWS account (https://wiki.debian.org/Cloud/AmazonEC2Image).
+DEBIAN_OWNER_ID = "136693071363"
+DEBIAN_12_AMI: dict[str, Any] = {
+    "ami_id": "ami-0de0b1a9e12b00001",
+    "name": "debian-12-amd64-20260101-2345",
+    "description": "Debian 12 (20260101-2345) (emulated by gradestack's moto launcher)",
+    "owner_id": DEBIAN_OWNER_ID,
+    "public": True,
+    "virtualization_type": "hvm",
+    "architecture": "x86_64",
+    "state": "available",
+    "platform": None,
+    "image_type": "machine",
+    "hypervisor": "xen",
+    "root_device_name": "/dev/xvda",
+    "root_device_type": "ebs",
+    "sriov": "simple",
+    "creation_date": "2026-01-01T23:45:00.000Z",
+}
 
 
 def apply_emulator_settings() -> None:
@@ -26,6 +56,65 @@ def apply_emulator_settings() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-2")
 
 
+def add_debian_ami() -> None:
+    """Put a Debian 12 AMI into the catalogue every region's EC2 backend loads when it is first used."""
+    if os.environ.get("GRADESTACK_MOTO_DEBIAN_AMI", "true").lower() in {"0", "false", "no"}:
+        return
+    from moto.ec2.models import amis  # noqa: PLC0415  (moto is imported only after the settings above)
+
+    if not any(ami["ami_id"] == DEBIAN_12_AMI["ami_id"] for ami in amis.AMIS):
+        amis.AMIS.append(dict(DEBIAN_12_AMI))
+
+
+def add_appautoscaling_tagging() -> None:
+    """Give moto's Application Auto Scaling the three tagging operations AWS has and moto 5.2 lacks.
+
+    Tags live in a dict keyed by (account, region, resource ARN); moto's reset API does not clear
+    it, which is harmless because scalable-target ARNs are random per registration.
+    """
+    from moto.applicationautoscaling import responses  # noqa: PLC0415
+
+    cls = responses.ApplicationAutoScalingResponse
+    if getattr(cls, "_gradestack_tagging", False):
+        return
+    store: dict[tuple[str, str, str], dict[str, str]] = {}
+
+    def _key(self: Any, arn: str) -> tuple[str, str, str]:
+        return (self.current_account, self.region, arn)
+
+    def list_tags_for_resource(self: Any) -> str:
+        arn = self._get_param("ResourceARN")
+        return json.dumps({"Tags": dict(store.get(_key(self, arn), {}))})
+
+    def tag_resource(self: Any) -> str:
+        arn = self._get_param("ResourceARN")
+        store.setdefault(_key(self, arn), {}).update(self._get_param("Tags") or {})
+        return json.dumps({})
+
+    def untag_resource(self: Any) -> str:
+        arn = self._get_param("ResourceARN")
+        tags = store.get(_key(self, arn), {})
+        for name in self._get_param("TagKeys") or []:
+            tags.pop(name, None)
+        return json.dumps({})
+
+    original_register = cls.register_scalable_target
+
+    def register_scalable_target(self: Any) -> str:
+        body = original_register(self)
+        tags = self._get_param("Tags")
+        if tags:
+            arn = json.loads(body)["ScalableTargetARN"]
+            store.setdefault(_key(self, arn), {}).update(tags)
+        return body
+
+    cls.list_tags_for_resource = list_tags_for_resource
+    cls.tag_resource = tag_resource
+    cls.untag_resource = untag_resource
+    cls.register_scalable_target = register_scalable_target
+    cls._gradestack_tagging = True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
@@ -33,6 +122,8 @@ def main() -> None:
     args = parser.parse_args()
 
     apply_emulator_settings()
+    add_debian_ami()
+    add_appautoscaling_tagging()
     from moto import server  # noqa: PLC0415  (import after the environment is set)
 
     server.main(["--host", args.host, "--port", str(args.port)])

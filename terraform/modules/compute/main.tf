@@ -1,0 +1,296 @@
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  https          = var.certificate_arn != null
+  bundle_prefix  = "artifacts/web-bundle/"
+  release_param  = "${var.parameter_prefix}/web/release"
+  instance_tags  = { Name = "${var.name}-web", Role = "web", Environment = var.environment_name }
+  parameter_path = trimprefix(var.parameter_prefix, "/")
+}
+
+# Debian's own account publishes the official images (https://wiki.debian.org/Cloud/AmazonEC2Image).
+data "aws_ami" "debian" {
+  count = var.ami_id == null ? 1 : 0
+
+  most_recent = true
+  owners      = ["136693071363"]
+
+  filter {
+    name   = "name"
+    values = ["debian-12-amd64-*"]
+  }
+  filter {
+    name   = "architecture"
+    values = ["x86_64"]
+  }
+  filter {
+    name   = "virtualization-type"
+    values = ["hvm"]
+  }
+}
+
+# --- Instance role: SSM Session Manager, CloudWatch agent, bundle and settings -------
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "web" {
+  name               = "${var.name}-web"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}
+
+resource "aws_iam_role_policy_attachment" "ssm_core" {
+  role       = aws_iam_role.web.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+resource "aws_iam_role_policy_attachment" "cloudwatch_agent" {
+  role       = aws_iam_role.web.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/CloudWatchAgentServerPolicy"
+}
+
+data "aws_iam_policy_document" "web" {
+  statement {
+    sid       = "ReadReleaseBundles"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.grading_bucket_arn}/${local.bundle_prefix}*"]
+  }
+  statement {
+    sid       = "ReadProblemsAndResults"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.grading_bucket_arn}/problems/*", "${var.grading_bucket_arn}/results/*"]
+  }
+  statement {
+    sid       = "ListProblemsAndResults"
+    actions   = ["s3:ListBucket"]
+    resources = [var.grading_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["problems/*", "results/*", "${local.bundle_prefix}*"]
+    }
+  }
+  statement {
+    sid     = "ReadEnvironmentSettings"
+    actions = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.name}:*:parameter/${local.parameter_path}/*",
+    ]
+  }
+  statement {
+    sid       = "DecryptSettingsAndObjects"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "web" {
+  name   = "gradestack-web"
+  role   = aws_iam_role.web.id
+  policy = data.aws_iam_policy_document.web.json
+}
+
+resource "aws_iam_instance_profile" "web" {
+  name = "${var.name}-web"
+  role = aws_iam_role.web.name
+}
+
+# --- Launch template -----------------------------------------------------------------
+
+resource "aws_launch_template" "web" {
+  name_prefix            = "${var.name}-web-"
+  description            = "gradestack web host (${var.environment_name}): Debian 12, configures itself from the current release at boot"
+  image_id               = var.ami_id != null ? var.ami_id : data.aws_ami.debian[0].id
+  instance_type          = var.instance_type
+  vpc_security_group_ids = [var.web_security_group_id]
+  update_default_version = true
+
+  iam_instance_profile {
+    arn = aws_iam_instance_profile.web.arn
+  }
+
+  user_data = base64encode(templatefile("${path.module}/templates/user_data.sh.tftpl", {
+    environment_name     = var.environment_name
+    aws_region           = data.aws_region.current.name
+    bucket               = var.grading_bucket_name
+    bundle_prefix        = local.bundle_prefix
+    release_parameter    = local.release_param
+    parameter_prefix     = var.parameter_prefix
+    release_wait_seconds = var.release_wait_seconds
+  }))
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required" # IMDSv2 only
+    http_put_response_hop_limit = 1
+    instance_metadata_tags      = "enabled"
+  }
+
+  block_device_mappings {
+    device_name = "/dev/xvda"
+    ebs {
+      volume_size           = var.root_volume_size
+      volume_type           = "gp3"
+      encrypted             = true
+      kms_key_id            = var.kms_key_arn
+      delete_on_termination = true
+    }
+  }
+
+  monitoring {
+    enabled = true
+  }
+
+  tag_specifications {
+    resource_type = "instance"
+    tags          = local.instance_tags
+  }
+
+  tag_specifications {
+    resource_type = "volume"
+    tags          = local.instance_tags
+  }
+}
+
+# --- Load balancer -------------------------------------------------------------------
+
+resource "aws_lb" "this" {
+  #checkov:skip=CKV2_AWS_28:AWS WAF managed rule sets block the site's core traffic: submissions are source code (SQL-, XSS- and shell-looking bodies) larger than the 8 KB body inspection limit.
+  name                       = "${var.name}-alb"
+  load_balancer_type         = "application"
+  internal                   = false
+  subnets                    = var.public_subnet_ids
+  security_groups            = [var.alb_security_group_id]
+  drop_invalid_header_fields = true
+  enable_deletion_protection = var.enable_deletion_protection
+  idle_timeout               = 60
+
+  access_logs {
+    bucket  = var.log_bucket_name
+    prefix  = var.alb_log_prefix
+    enabled = true
+  }
+}
+
+resource "aws_lb_target_group" "web" {
+  name                 = "${var.name}-web"
+  port                 = var.web_port
+  protocol             = "HTTP"
+  vpc_id               = var.vpc_id
+  target_type          = "instance"
+  deregistration_delay = 30
+
+  health_check {
+    enabled             = true
+    path                = var.health_check_path
+    protocol            = "HTTP"
+    matcher             = "200"
+    interval            = 15
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_lb_listener" "http" {
+  #checkov:skip=CKV_AWS_2:Port 80 redirects to HTTPS whenever certificate_arn is set; without a certificate (dev, the emulator) plain HTTP is the only way in.
+  #checkov:skip=CKV2_AWS_20:Same as CKV_AWS_2: the redirect is conditional on a certificate being configured.
+  load_balancer_arn = aws_lb.this.arn
+  port              = 80
+  protocol          = "HTTP"
+
+  dynamic "default_action" {
+    for_each = local.https ? [1] : []
+    content {
+      type = "redirect"
+      redirect {
+        port        = "443"
+        protocol    = "HTTPS"
+        status_code = "HTTP_301"
+      }
+    }
+  }
+
+  dynamic "default_action" {
+    for_each = local.https ? [] : [1]
+    content {
+      type             = "forward"
+      target_group_arn = aws_lb_target_group.web.arn
+    }
+  }
+}
+
+resource "aws_lb_listener" "https" {
+  count = local.https ? 1 : 0
+
+  load_balancer_arn = aws_lb.this.arn
+  port              = 443
+  protocol          = "HTTPS"
+  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  certificate_arn   = var.certificate_arn
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.web.arn
+  }
+}
+
+# --- Auto Scaling Group --------------------------------------------------------------
+
+resource "aws_autoscaling_group" "web" {
+  name                      = "${var.name}-web"
+  vpc_zone_identifier       = var.private_subnet_ids
+  min_size                  = var.min_size
+  max_size                  = var.max_size
+  desired_capacity          = var.desired_capacity
+  target_group_arns         = [aws_lb_target_group.web.arn]
+  health_check_type         = "ELB"
+  health_check_grace_period = 900 # package installation and the site playbook run at first boot
+  default_instance_warmup   = 300
+  # Hosts only become healthy once a release is published (deploy.yml does that after
+  # Terraform), so apply must not wait for them.
+  wait_for_capacity_timeout = "0"
+  termination_policies      = ["OldestLaunchTemplate", "OldestInstance"]
+  enabled_metrics           = ["GroupDesiredCapacity", "GroupInServiceInstances", "GroupPendingInstances", "GroupTerminatingInstances", "GroupTotalInstances"]
+
+  launch_template {
+    id      = aws_launch_template.web.id
+    version = aws_launch_template.web.latest_version
+  }
+
+  instance_refresh {
+    strategy = "Rolling"
+    preferences {
+      min_healthy_percentage = 50
+      instance_warmup        = 300
+    }
+  }
+
+  dynamic "tag" {
+    for_each = local.instance_tags
+    content {
+      key                 = tag.key
+      value               = tag.value
+      propagate_at_launch = true
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.min_size <= var.desired_capacity && var.desired_capacity <= var.max_size
+      error_message = "The web Auto Scaling Group needs min_size <= desired_capacity <= max_size."
+    }
+  }
+}

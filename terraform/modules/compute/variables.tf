@@ -1,0 +1,126 @@
+variable "name" {
+  description = "Name prefix of every resource (e.g. gradestack-production)."
+  type        = string
+}
+
+variable "environment_name" {
+  description = "Environment name; the web hosts' Environment tag and the SSM path segment."
+  type        = string
+}
+
+variable "parameter_prefix" {
+  description = "SSM Parameter Store path of the environment (e.g. /gradestack/production); the web hosts may read below it."
+  type        = string
+}
+
+variable "vpc_id" {
+  description = "VPC of the load balancer's target group."
+  type        = string
+}
+
+variable "public_subnet_ids" {
+  description = "Subnets of the application load balancer."
+  type        = list(string)
+}
+
+variable "private_subnet_ids" {
+  description = "Subnets of the web hosts."
+  type        = list(string)
+}
+
+variable "alb_security_group_id" {
+  description = "Security group of the load balancer."
+  type        = string
+}
+
+variable "web_security_group_id" {
+  description = "Security group of the web hosts."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key of the stack (EBS volumes, SSM SecureStrings, the grading bucket)."
+  type        = string
+}
+
+variable "grading_bucket_name" {
+  description = "Grading bucket (release bundles under artifacts/web-bundle/, problems/ and results/ for the app)."
+  type        = string
+}
+
+variable "grading_bucket_arn" {
+  description = "ARN of the grading bucket."
+  type        = string
+}
+
+variable "log_bucket_name" {
+  description = "Bucket receiving the ALB access logs."
+  type        = string
+}
+
+variable "alb_log_prefix" {
+  description = "Prefix of the ALB access logs in the log bucket."
+  type        = string
+  default     = "alb"
+}
+
+variable "instance_type" {
+  description = "EC2 instance type of the web hosts."
+  type        = string
+}
+
+variable "ami_id" {
+  description = "AMI of the web hosts; null: the newest official Debian 12 amd64 AMI."
+  type        = string
+  default     = null
+}
+
+variable "root_volume_size" {
+  description = "Root volume size of the web hosts in GiB."
+  type        = number
+  default     = 16
+}
+
+variable "min_size" {
+  description = "Minimum number of web hosts."
+  type        = number
+}
+
+variable "max_size" {
+  description = "Maximum number of web hosts."
+  type        = number
+}
+
+variable "desired_capacity" {
+  description = "Number of web hosts to run."
+  type        = number
+}
+
+variable "web_port" {
+  description = "Port nginx listens on."
+  type        = number
+  default     = 80
+}
+
+variable "health_check_path" {
+  description = "Path the target group probes."
+  type        = string
+  default     = "/health"
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate for HTTPS; null: HTTP only."
+  type        = string
+  default     = null
+}
+
+variable "enable_deletion_protection" {
+  description = "Deletion protection of the load balancer."
+  type        = bool
+}
+
+variable "release_wait_seconds" {
+  description = "How long a booting web host waits for the release parameter before it gives up (the first deployment sets it after the instances exist)."
+  type        = number
+  default     = 1800
+}

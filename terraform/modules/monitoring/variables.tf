@@ -1,0 +1,103 @@
+variable "name" {
+  description = "Name prefix of every resource (e.g. gradestack-production)."
+  type        = string
+}
+
+variable "aws_region" {
+  description = "Region of the dashboard's widgets."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key that encrypts the alarm topic."
+  type        = string
+}
+
+variable "alarm_email" {
+  description = "E-mail address subscribed to the alarm topic; null: none."
+  type        = string
+  default     = null
+}
+
+variable "ecs_cluster_name" {
+  description = "ECS cluster of the grading service."
+  type        = string
+}
+
+variable "ecs_service_name" {
+  description = "Grading service name."
+  type        = string
+}
+
+variable "ecs_log_group_name" {
+  description = "Log group of the grading workers (Logs Insights query)."
+  type        = string
+}
+
+variable "mq_metric_broker_names" {
+  description = "Broker dimension values of the AWS/AmazonMQ metrics (<broker>-1, <broker>-2)."
+  type        = list(string)
+}
+
+variable "requests_queue" {
+  description = "Grading request queue."
+  type        = string
+  default     = "grading.requests"
+}
+
+variable "load_balancer_arn_suffix" {
+  description = "CloudWatch LoadBalancer dimension of the ALB."
+  type        = string
+}
+
+variable "target_group_arn_suffix" {
+  description = "CloudWatch TargetGroup dimension of the web hosts' target group."
+  type        = string
+}
+
+variable "db_instance_identifier" {
+  description = "RDS instance identifier."
+  type        = string
+}
+
+variable "ecs_cpu_threshold" {
+  description = "ECS CPU utilisation alarm threshold in percent (the seed: 80)."
+  type        = number
+  default     = 80
+}
+
+variable "ecs_memory_threshold" {
+  description = "ECS memory utilisation alarm threshold in percent."
+  type        = number
+  default     = 80
+}
+
+variable "queue_size_threshold" {
+  description = "Grading queue depth alarm threshold (the seed: 100)."
+  type        = number
+  default     = 100
+}
+
+variable "alb_5xx_threshold" {
+  description = "ALB plus target 5xx responses per 5 minutes that raise an alarm."
+  type        = number
+  default     = 10
+}
+
+variable "response_time_threshold_seconds" {
+  description = "Average target response time in seconds that raises an alarm."
+  type        = number
+  default     = 2
+}
+
+variable "db_cpu_threshold" {
+  description = "RDS CPU utilisation alarm threshold in percent."
+  type        = number
+  default     = 80
+}
+
+variable "db_free_storage_threshold_bytes" {
+  description = "RDS free storage below which an alarm is raised (bytes)."
+  type        = number
+  default     = 2147483648
+}

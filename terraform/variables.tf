@@ -1,0 +1,357 @@
+# Root variables. The seed's settings have no default on purpose: their one home is
+# group_vars/ (all/*.yml and <environment>.yml), from which the orchestration renders
+# terraform.tfvars. Only truly optional extras have defaults.
+
+# --- Identity and region -------------------------------------------------------------
+
+variable "project_name" {
+  description = "Prefix of every resource name (<project_name>-<environment_name>-...)."
+  type        = string
+  default     = "gradestack"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.project_name))
+    error_message = "project_name must be 3-20 characters of lower-case letters, digits and hyphens, starting with a letter (it becomes part of S3 bucket and RDS names)."
+  }
+}
+
+variable "environment_name" {
+  description = "Environment name (dev, staging, production, or another short name); part of every resource name and the Environment tag."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,14}[a-z0-9]$", var.environment_name))
+    error_message = "environment_name must be 3-16 characters of lower-case letters, digits and hyphens, starting with a letter (e.g. dev, staging, production)."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region to deploy into (the seed uses ap-northeast-2)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must be an AWS region code such as ap-northeast-2 or us-east-1."
+  }
+}
+
+# --- Secrets -------------------------------------------------------------------------
+
+variable "db_password" {
+  description = "Master password of the RDS PostgreSQL instance. Stored as an SSM SecureString for the web hosts; never put it in git."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(var.db_password) >= 12 && length(var.db_password) <= 128 && can(regex("^[\\x21-\\x7e]+$", var.db_password)) && !can(regex("[/\"@]", var.db_password))
+    error_message = "db_password must be 12-128 printable ASCII characters without spaces, '/', '\"' or '@' (RDS rules; 12 is this project's minimum)."
+  }
+}
+
+variable "mq_admin_password" {
+  description = "Password of the Amazon MQ user (console admin, also used by the web app and the grading workers). Stored as an SSM SecureString."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(var.mq_admin_password) >= 12 && length(var.mq_admin_password) <= 250 && length(distinct(split("", var.mq_admin_password))) >= 4 && !can(regex("[,:=\\s]", var.mq_admin_password))
+    error_message = "mq_admin_password must be 12-250 characters with at least 4 different characters and no commas, colons, equal signs or whitespace (Amazon MQ rules)."
+  }
+}
+
+# --- Grading service -----------------------------------------------------------------
+
+variable "grading_container_image" {
+  description = "Grading worker image reference (registry/repository:tag or @digest), normally the ECR repository this stack creates, tagged with the git commit."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$", var.grading_container_image))
+    error_message = "grading_container_image must be an image reference with a tag or digest, e.g. 123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/gradestack-production-grading:3f2c1ab."
+  }
+}
+
+variable "ecs_desired_count" {
+  description = "Number of grading tasks to run; also the autoscaling minimum (0 scales the service down, the seed's gradual rollback)."
+  type        = number
+
+  validation {
+    condition     = var.ecs_desired_count >= 0 && var.ecs_desired_count <= 100 && floor(var.ecs_desired_count) == var.ecs_desired_count
+    error_message = "ecs_desired_count must be a whole number from 0 to 100."
+  }
+}
+
+variable "ecs_max_capacity" {
+  description = "Maximum number of grading tasks the autoscaler may run (must be >= ecs_desired_count)."
+  type        = number
+
+  validation {
+    condition     = var.ecs_max_capacity >= 1 && var.ecs_max_capacity <= 100 && floor(var.ecs_max_capacity) == var.ecs_max_capacity
+    error_message = "ecs_max_capacity must be a whole number from 1 to 100."
+  }
+}
+
+variable "ecs_task_cpu" {
+  description = "Fargate task CPU units (256, 512, 1024, 2048, 4096, 8192 or 16384); memory must be a valid Fargate combination."
+  type        = number
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096, 8192, 16384], var.ecs_task_cpu)
+    error_message = "ecs_task_cpu must be one of the Fargate CPU sizes: 256, 512, 1024, 2048, 4096, 8192, 16384."
+  }
+}
+
+variable "ecs_task_memory" {
+  description = "Fargate task memory in MiB (512-122880; valid values depend on ecs_task_cpu)."
+  type        = number
+
+  validation {
+    condition     = var.ecs_task_memory >= 512 && var.ecs_task_memory <= 122880 && floor(var.ecs_task_memory) == var.ecs_task_memory
+    error_message = "ecs_task_memory must be a whole number of MiB from 512 to 122880."
+  }
+}
+
+# --- Network -------------------------------------------------------------------------
+
+variable "vpc_cidr" {
+  description = "CIDR block of the VPC (e.g. 10.0.0.0/16)."
+  type        = string
+
+  validation {
+    condition     = can(cidrnetmask(var.vpc_cidr)) && tonumber(split("/", var.vpc_cidr)[1]) >= 16 && tonumber(split("/", var.vpc_cidr)[1]) <= 24
+    error_message = "vpc_cidr must be an IPv4 CIDR block with a prefix length from /16 to /24 (AWS limits), e.g. 10.0.0.0/16."
+  }
+}
+
+variable "public_subnet_cidrs" {
+  description = "Two CIDR blocks (one per availability zone) for the public subnets (ALB, NAT gateways)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.public_subnet_cidrs) == 2 && alltrue([for c in var.public_subnet_cidrs : can(cidrnetmask(c))])
+    error_message = "public_subnet_cidrs must be a list of exactly two IPv4 CIDR blocks, e.g. [\"10.0.1.0/24\", \"10.0.2.0/24\"]."
+  }
+}
+
+variable "private_subnet_cidrs" {
+  description = "Two CIDR blocks for the private subnets (web hosts, grading tasks, Amazon MQ)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.private_subnet_cidrs) == 2 && alltrue([for c in var.private_subnet_cidrs : can(cidrnetmask(c))])
+    error_message = "private_subnet_cidrs must be a list of exactly two IPv4 CIDR blocks, e.g. [\"10.0.3.0/24\", \"10.0.4.0/24\"]."
+  }
+}
+
+variable "database_subnet_cidrs" {
+  description = "Two CIDR blocks for the database subnets (RDS only, no route to the internet)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.database_subnet_cidrs) == 2 && alltrue([for c in var.database_subnet_cidrs : can(cidrnetmask(c))])
+    error_message = "database_subnet_cidrs must be a list of exactly two IPv4 CIDR blocks, e.g. [\"10.0.5.0/24\", \"10.0.6.0/24\"]."
+  }
+}
+
+variable "enable_ssh_access" {
+  description = "Open port 22 on the web hosts to ssh_cidr_blocks (dev only; staging and production use SSM Session Manager)."
+  type        = bool
+}
+
+variable "ssh_cidr_blocks" {
+  description = "CIDR blocks allowed to reach the web hosts on port 22 when enable_ssh_access is true."
+  type        = list(string)
+
+  validation {
+    condition     = alltrue([for c in var.ssh_cidr_blocks : can(cidrnetmask(c))])
+    error_message = "ssh_cidr_blocks must be a list of IPv4 CIDR blocks, e.g. [\"203.0.113.0/24\"]."
+  }
+}
+
+variable "mq_console_cidr_blocks" {
+  description = "CIDR blocks (inside the VPC or reaching it over VPN) allowed to open the ActiveMQ web console on port 8162. Empty: nobody."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.mq_console_cidr_blocks : can(cidrnetmask(c)) && c != "0.0.0.0/0"])
+    error_message = "mq_console_cidr_blocks must be IPv4 CIDR blocks other than 0.0.0.0/0."
+  }
+}
+
+# --- Web tier (ALB + Auto Scaling Group) ----------------------------------------------
+
+variable "min_size" {
+  description = "Minimum number of web hosts in the Auto Scaling Group."
+  type        = number
+
+  validation {
+    condition     = var.min_size >= 0 && var.min_size <= 50 && floor(var.min_size) == var.min_size
+    error_message = "min_size must be a whole number from 0 to 50."
+  }
+}
+
+variable "max_size" {
+  description = "Maximum number of web hosts in the Auto Scaling Group (>= min_size)."
+  type        = number
+
+  validation {
+    condition     = var.max_size >= 1 && var.max_size <= 50 && floor(var.max_size) == var.max_size
+    error_message = "max_size must be a whole number from 1 to 50."
+  }
+}
+
+variable "desired_capacity" {
+  description = "Number of web hosts to run (between min_size and max_size)."
+  type        = number
+
+  validation {
+    condition     = var.desired_capacity >= 0 && var.desired_capacity <= 50 && floor(var.desired_capacity) == var.desired_capacity
+    error_message = "desired_capacity must be a whole number from 0 to 50."
+  }
+}
+
+variable "web_instance_type" {
+  description = "EC2 instance type of the web hosts."
+  type        = string
+  default     = "t3.small"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.web_instance_type))
+    error_message = "web_instance_type must be an EC2 instance type such as t3.small."
+  }
+}
+
+variable "web_ami_id" {
+  description = "AMI of the web hosts. null: the newest official Debian 12 (bookworm) amd64 AMI of the region."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.web_ami_id == null || can(regex("^ami-[0-9a-f]{8,17}$", var.web_ami_id))
+    error_message = "web_ami_id must be null or an AMI id such as ami-0123456789abcdef0."
+  }
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate ARN for the ALB's HTTPS listener. null: HTTP only (port 80 forwards to the web hosts); set: port 80 redirects to HTTPS."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/.+$", var.certificate_arn))
+    error_message = "certificate_arn must be null or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)."
+  }
+}
+
+variable "enable_deletion_protection" {
+  description = "Deletion protection of the ALB; also keeps the S3 buckets and the ECR repository from being destroyed while they hold objects."
+  type        = bool
+}
+
+# --- Database ------------------------------------------------------------------------
+
+variable "db_instance_class" {
+  description = "RDS instance class of the PostgreSQL database (e.g. db.t3.micro for dev, db.t3.medium for production)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^db\\.(t3|t4g|m5|m5d|m6g|m6gd|m6i|m6id|m7g|m7i|r5|r5d|r6g|r6gd|r6i|r6id|r7g|r7i)\\.(micro|small|medium|large|xlarge|[0-9]+xlarge)$", var.db_instance_class))
+    error_message = "db_instance_class must be an RDS PostgreSQL instance class such as db.t3.micro, db.t3.medium or db.m6g.large."
+  }
+}
+
+variable "db_multi_az" {
+  description = "Run the database as a Multi-AZ deployment (a synchronous standby in the second AZ)."
+  type        = bool
+}
+
+variable "db_deletion_protection" {
+  description = "Protect the database from deletion; also keeps a final snapshot when it is deleted."
+  type        = bool
+}
+
+variable "db_backup_retention_days" {
+  description = "Days of automated RDS backups (point-in-time recovery window)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.db_backup_retention_days >= 1 && var.db_backup_retention_days <= 35
+    error_message = "db_backup_retention_days must be from 1 to 35."
+  }
+}
+
+# --- Messaging -----------------------------------------------------------------------
+
+variable "mq_instance_type" {
+  description = "Amazon MQ for ActiveMQ broker instance type: mq.t3.micro (single instance only) or mq.m5.large, mq.m5.xlarge, mq.m5.2xlarge, mq.m5.4xlarge (mq.m7g is RabbitMQ only)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^mq\\.(t3\\.micro|m5\\.(large|xlarge|2xlarge|4xlarge))$", var.mq_instance_type))
+    error_message = "mq_instance_type must be an Amazon MQ for ActiveMQ instance type: mq.t3.micro, mq.m5.large, mq.m5.xlarge, mq.m5.2xlarge or mq.m5.4xlarge. There is no mq.t3.small; use mq.m5.large for active/standby."
+  }
+}
+
+variable "mq_deployment_mode" {
+  description = "Amazon MQ deployment mode: SINGLE_INSTANCE or ACTIVE_STANDBY_MULTI_AZ."
+  type        = string
+
+  validation {
+    condition     = contains(["SINGLE_INSTANCE", "ACTIVE_STANDBY_MULTI_AZ"], var.mq_deployment_mode)
+    error_message = "mq_deployment_mode must be SINGLE_INSTANCE or ACTIVE_STANDBY_MULTI_AZ."
+  }
+}
+
+variable "mq_enable_audit_logs" {
+  description = "Publish ActiveMQ audit logs (management actions) to CloudWatch Logs."
+  type        = bool
+}
+
+# --- Storage -------------------------------------------------------------------------
+
+variable "enable_s3_versioning" {
+  description = "Keep object versions in the grading bucket (problems, results, release bundles)."
+  type        = bool
+}
+
+variable "enable_s3_lifecycle" {
+  description = "Expire old grading results and move old objects to cheaper storage classes."
+  type        = bool
+}
+
+# --- Monitoring ----------------------------------------------------------------------
+
+variable "alarm_email" {
+  description = "E-mail address subscribed to the alarm topic. null: no subscription (subscribe on-call tooling to the topic yourself)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be null or an e-mail address."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of every CloudWatch log group the stack creates (flow logs, grading workers, broker)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  }
+}
+
+variable "grading_backlog_per_task" {
+  description = "Target number of queued grading requests per running task; the autoscaler adds tasks above it and removes them below."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.grading_backlog_per_task >= 1
+    error_message = "grading_backlog_per_task must be at least 1."
+  }
+}
