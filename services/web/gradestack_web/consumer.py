@@ -6,7 +6,9 @@ Rules (the protocol's contract):
   ``done`` submission, and the first ``done`` wins over any later one;
 - a message is ACKed only after its database transaction committed, so a crash or a
   database outage means redelivery, never loss;
-- a message that does not follow the schema is NACKed (ActiveMQ dead-letters it) and logged.
+- a message that does not follow the schema can never succeed: it is moved (with the
+  reason in a header) to ``ActiveMQ.DLQ.grading.results`` at once, confirmed by a broker
+  receipt, then acked, instead of going through the broker's redelivery rounds.
 
 Frames arrive on stomp.py's receiver thread; they are handed to the main loop through a
 queue so that slow database work never blocks heart-beats.
@@ -18,6 +20,7 @@ import contextlib
 import logging
 import queue
 import threading
+import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -27,6 +30,9 @@ from gradestack_protocol.messages import RESULT_QUEUE, GradingResult, MessageErr
 from sqlalchemy.orm import Session, sessionmaker
 
 from gradestack_web.models import DONE, PROCESSING, QUEUED, Submission
+from gradestack_web.outbox import ReceiptListener
+
+DEAD_LETTER_QUEUE = f"ActiveMQ.DLQ.{RESULT_QUEUE}"
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +69,17 @@ def apply_result(session: Session, result: GradingResult) -> str:
     return APPLIED
 
 
-class _QueueingListener(stomp.ConnectionListener):
+class _QueueingListener(ReceiptListener):
     def __init__(self, frames: queue.Queue) -> None:
+        super().__init__()
         self.frames = frames
-        self.disconnected = threading.Event()
 
     def on_message(self, frame) -> None:
         self.frames.put(frame)
 
     def on_error(self, frame) -> None:
         log.warning("results: broker error: %s", frame.headers.get("message", "") or frame.body[:200])
-
-    def on_disconnected(self) -> None:
-        self.disconnected.set()
+        super().on_error(frame)
 
 
 class ResultsConsumer:
@@ -150,26 +154,49 @@ class ResultsConsumer:
                     frame = frames.get(timeout=0.5)
                 except queue.Empty:
                     continue
-                self._process(conn, frame)
+                self._process(conn, listener, frame)
             with contextlib.suppress(Exception):  # the connection may already be gone
                 conn.disconnect()
             if not self.stop_event.is_set():
                 log.warning("results: disconnected from the broker; reconnecting")
         log.info("results: consumer stopped (%s)", self.counts)
 
-    def _process(self, conn: stomp.Connection12, frame) -> None:
+    def _process(self, conn: stomp.Connection12, listener: _QueueingListener, frame) -> None:
         ack_id = frame.headers.get("ack") or frame.headers.get("message-id")
         try:
             self.handle(frame.body)
         except MessageError as exc:
             self.counts["rejected"] += 1
             log.error("results: rejecting malformed message %s: %s", frame.headers.get("message-id"), exc)
-            self._settle(conn.nack, ack_id)
+            if self._dead_letter(conn, listener, frame, str(exc)):
+                self._settle(conn.ack, ack_id)
+            else:
+                self._settle(conn.nack, ack_id)  # the broker's redelivery policy dead-letters it instead
             return
         except Exception:
             log.exception("results: giving up on message %s during shutdown", frame.headers.get("message-id"))
             return  # not acked: redelivered to the next consumer
         self._settle(conn.ack, ack_id)
+
+    def _dead_letter(self, conn: stomp.Connection12, listener: _QueueingListener, frame, reason: str) -> bool:
+        receipt = f"dlq-{uuid.uuid4().hex}"
+        event, errors = listener.expect(receipt)
+        try:
+            conn.send(
+                DEAD_LETTER_QUEUE,
+                frame.body,
+                headers={
+                    "persistent": "true",
+                    "receipt": receipt,
+                    "gradestack-rejected-reason": reason[:200],
+                    "gradestack-original-message-id": frame.headers.get("message-id", ""),
+                },
+            )
+            return event.wait(10) and not errors
+        except (stomp.exception.StompException, OSError):
+            return False
+        finally:
+            listener.forget(receipt)
 
     @staticmethod
     def _settle(method, ack_id: str) -> None:

@@ -101,6 +101,7 @@ class OutboxPublisher:
         self.client_id = client_id
         self.stop_event = threading.Event()
         self.sent_total = 0
+        self.connect_failures = 0
         self._conn: stomp.Connection12 | None = None
         self._listener: ReceiptListener | None = None
 
@@ -120,6 +121,7 @@ class OutboxPublisher:
         listener = ReceiptListener()
 
         def report(error: BrokerConnectError, delay: float) -> None:
+            self.connect_failures += 1
             log.warning("outbox: broker unavailable (%s); retrying in %.1f s", error, delay)
 
         conn = connect_with_retry(

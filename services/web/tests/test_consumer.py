@@ -1,0 +1,141 @@
+"""The results consumer: duplicate, late and out-of-order results leave the right final state."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from gradestack_protocol.broker import BrokerSettings
+from gradestack_protocol.messages import RESULT_QUEUE, GradingResult, TestResult
+from gradestack_web.consumer import APPLIED, STALE, UNKNOWN, ResultsConsumer, apply_result
+from gradestack_web.models import Submission
+from sqlalchemy import select
+
+from testsupport.activemq import start_activemq
+
+from .brokerhelp import drain, publish, run_in_thread, wait_until
+
+pytestmark = pytest.mark.usefixtures("clean_tables")
+
+GOOD = {"problem_id": "aplusb", "language": "cpp", "source": "int main() { return 0; }\n"}
+
+
+def processing(sid: str, worker: str = "w1") -> GradingResult:
+    return GradingResult(submission_id=sid, problem_id="aplusb", state="processing", worker=worker)
+
+
+def done(sid: str, verdict: str, worker: str = "w1") -> GradingResult:
+    tests = (TestResult(name="01", verdict="AC", time_ms=3), TestResult(name="02", verdict=verdict, time_ms=4))
+    return GradingResult(
+        submission_id=sid,
+        problem_id="aplusb",
+        state="done",
+        verdict=verdict,
+        time_ms=4,
+        memory_kb=900,
+        tests=tests,
+        worker=worker,
+        artifacts_prefix=f"results/{sid}/",
+    )
+
+
+def new_submissions(make_app, count: int) -> list[str]:
+    client = make_app(RATE_LIMIT_ENABLED="false").test_client()
+    return [client.post("/api/submissions", json=GOOD).json["id"] for _ in range(count)]
+
+
+def state_of(sessions, sid: str) -> tuple[str, str | None]:
+    with sessions() as session:
+        submission = session.get(Submission, sid)
+        return submission.state, submission.verdict
+
+
+ORDERINGS = list(itertools.permutations(["processing", "AC", "WA"]))
+
+
+@pytest.mark.parametrize("order", ORDERINGS, ids=["-".join(o) for o in ORDERINGS])
+def test_first_final_result_wins_in_any_order(make_app, sessions, order):
+    (sid,) = new_submissions(make_app, 1)
+    outcomes = []
+    for step in [*order, *order]:  # every message twice: duplicates change nothing
+        result = processing(sid) if step == "processing" else done(sid, step)
+        with sessions() as session, session.begin():
+            outcomes.append(apply_result(session, result))
+    first_final = next(step for step in order if step != "processing")
+    assert state_of(sessions, sid) == ("done", first_final)
+    assert outcomes.count(APPLIED) == (2 if order[0] == "processing" else 1)
+    assert outcomes.count(STALE) == len(outcomes) - outcomes.count(APPLIED)
+
+
+def test_unknown_submission_is_reported_not_created(sessions):
+    with sessions() as session, session.begin():
+        assert apply_result(session, done("doesnotexist", "AC")) == UNKNOWN
+    with sessions() as session:
+        assert session.get(Submission, "doesnotexist") is None
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    server = start_activemq(tmp_path_factory.mktemp("web-results-amq"))
+    yield server
+    server.stop()
+
+
+@pytest.mark.slow
+def test_consumer_over_the_broker(make_app, sessions, broker):
+    settings = BrokerSettings.from_env(broker.endpoints_env())
+    a, b, c = new_submissions(make_app, 3)
+    messages = [
+        processing(a).to_json(),
+        done(a, "AC").to_json(),
+        done(a, "AC").to_json(),  # duplicate (a redelivery)
+        processing(a, "w2").to_json(),  # late: a second worker picked up a redelivered request
+        done(b, "WA").to_json(),  # out of order: done before processing
+        processing(b).to_json(),
+        done(b, "AC", "w2").to_json(),  # a conflicting later verdict never replaces the first
+        '{"schema": "gradestack.grading.result", "version": 1, "submission_id": 5}',  # poison
+        "not json at all",  # poison
+        processing(c).to_json(),
+        done("unknown-submission", "AC").to_json(),
+    ]
+    publish(settings, RESULT_QUEUE, messages)
+    consumer = ResultsConsumer(sessions, settings)
+    thread = run_in_thread(consumer.run)
+    try:
+        wait_until(lambda: sum(consumer.counts.values()) == len(messages), 60, "every result to be handled")
+    finally:
+        consumer.stop()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert consumer.counts == {"applied": 4, "stale": 4, "unknown": 1, "mismatch": 0, "rejected": 2}
+    assert state_of(sessions, a) == ("done", "AC")
+    assert state_of(sessions, b) == ("done", "WA")
+    assert state_of(sessions, c) == ("processing", None)
+    with sessions() as session:
+        final_b = session.get(Submission, b)
+    assert [t["verdict"] for t in final_b.tests] == ["AC", "WA"]
+    assert final_b.finished_at is not None
+
+    # Everything valid was acknowledged; the two poison messages were moved to the dead-letter queue.
+    assert drain(settings, RESULT_QUEUE, quiet_seconds=1.0) == []
+    dead = drain(settings, f"ActiveMQ.DLQ.{RESULT_QUEUE}")
+    assert sorted(f.body for f in dead) == sorted(messages[7:9])
+
+
+@pytest.mark.slow
+def test_consumer_reconnects_after_broker_restart(make_app, sessions, broker):
+    settings = BrokerSettings.from_env(broker.endpoints_env())
+    (sid,) = new_submissions(make_app, 1)
+    consumer = ResultsConsumer(sessions, settings)
+    thread = run_in_thread(consumer.run)
+    try:
+        publish(settings, RESULT_QUEUE, [processing(sid).to_json()])
+        wait_until(lambda: state_of(sessions, sid)[0] == "processing", 60, "the processing state")
+        broker.restart()
+        publish(settings, RESULT_QUEUE, [done(sid, "AC").to_json()])
+        wait_until(lambda: state_of(sessions, sid) == ("done", "AC"), 90, "the final verdict after the restart")
+    finally:
+        consumer.stop()
+        thread.join(timeout=30)
+    with sessions() as session:
+        assert session.scalars(select(Submission.state)).all() == ["done"]

@@ -1,0 +1,100 @@
+"""The outbox against real PostgreSQL and a real (private) ActiveMQ that goes down and comes back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from gradestack_protocol.broker import BrokerSettings
+from gradestack_protocol.messages import REQUEST_QUEUE, GradingRequest
+from gradestack_web.models import OutboxMessage
+from gradestack_web.outbox import OutboxPublisher
+from sqlalchemy import func, select
+
+from testsupport.activemq import start_activemq
+
+from .brokerhelp import drain, run_in_thread, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_tables")]
+
+GOOD = {"problem_id": "aplusb", "language": "python3", "source": "print(sum(map(int, input().split())))\n"}
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    # A private broker: this module stops and kills it, which must not disturb other suites.
+    server = start_activemq(tmp_path_factory.mktemp("web-outbox-amq"))
+    yield server
+    server.stop()
+
+
+def unsent(sessions) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
+
+
+def submit(client, count: int) -> list[str]:
+    ids = []
+    for _ in range(count):
+        response = client.post("/api/submissions", json=GOOD)
+        assert response.status_code == 201, response.json
+        ids.append(response.json["id"])
+    return ids
+
+
+def test_broker_outage_delays_but_never_loses_or_duplicates(make_app, sessions, broker):
+    settings = BrokerSettings.from_env(broker.endpoints_env())
+    drain(settings, REQUEST_QUEUE, quiet_seconds=0.5)
+    client = make_app(RATE_LIMIT_ENABLED="false").test_client()
+    publisher = OutboxPublisher(sessions, settings, poll_seconds=0.1, receipt_timeout=5)
+
+    broker.stop()
+    ids = submit(client, 5)  # accepted while the broker is down: the web tier does not need it
+    thread = run_in_thread(publisher.run)
+    try:
+        wait_until(lambda: publisher.connect_failures >= 2, 60, "the publisher to retry the stopped broker")
+        ids += submit(client, 5)
+        assert unsent(sessions) == 10
+
+        broker.start()
+        wait_until(lambda: unsent(sessions) == 0, 90, "the backlog to drain after the broker came back")
+
+        # A crash (SIGKILL) while connected: confirmed messages are on disk, the rest is resent.
+        broker.kill()
+        ids += submit(client, 5)
+        broker.start()
+        wait_until(lambda: unsent(sessions) == 0, 90, "the backlog to drain after the broker crashed")
+    finally:
+        publisher.stop()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+
+    frames = drain(settings, REQUEST_QUEUE)
+    received = [GradingRequest.from_json(frame.body).submission_id for frame in frames]
+    assert sorted(received) == sorted(ids), "every submission exactly once"
+    assert all(frame.headers.get("persistent") == "true" for frame in frames)
+    with sessions() as session:
+        rows = session.scalars(select(OutboxMessage)).all()
+    assert len(rows) == 15
+    assert {row.submission_id for row in rows} == set(ids)
+    assert all(json.loads(row.payload)["submission_id"] == row.submission_id for row in rows)
+
+
+def test_two_publishers_never_send_a_row_twice(make_app, sessions, broker):
+    settings = BrokerSettings.from_env(broker.endpoints_env())
+    drain(settings, REQUEST_QUEUE, quiet_seconds=0.5)
+    client = make_app(RATE_LIMIT_ENABLED="false").test_client()
+    ids = submit(client, 30)
+    # Two web hosts each run a publisher; small batches make them contend for rows.
+    publishers = [OutboxPublisher(sessions, settings, batch_size=3, poll_seconds=0.05) for _ in range(2)]
+    threads = [run_in_thread(p.run) for p in publishers]
+    try:
+        wait_until(lambda: unsent(sessions) == 0, 60, "both publishers to drain the outbox")
+    finally:
+        for publisher in publishers:
+            publisher.stop()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert sum(p.sent_total for p in publishers) == 30
+    received = [GradingRequest.from_json(frame.body).submission_id for frame in drain(settings, REQUEST_QUEUE)]
+    assert sorted(received) == sorted(ids)
