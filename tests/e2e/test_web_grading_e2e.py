@@ -1,0 +1,265 @@
+"""End to end: the web app (gunicorn), its outbox publisher and results consumer, the REAL
+grading worker, ActiveMQ, PostgreSQL and moto S3, all as separate processes.
+
+An accepted and a wrong solution go in through the JSON API and come back with their final
+verdicts; a headless Chromium (Debian's, driven by Playwright) submits through the form and
+sees the verdict on the submission page, and leaves a screenshot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pytest
+
+from testsupport.activemq import start_activemq
+from testsupport.ports import free_port, wait_for_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+WORKER = REPO / "services" / "grading" / "grading_worker.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PROBLEM_ID = "e2e-sum"
+AC_SOURCE = "a, b = map(int, input().split())\nprint(a + b)\n"
+WA_SOURCE = "a, b = map(int, input().split())\nprint(a - b)\n"
+VERDICT_TIMEOUT = 180  # a liveness bound for a shared 2-core machine, not a performance assertion
+
+
+def write_problem(root: Path) -> Path:
+    directory = root / PROBLEM_ID
+    (directory / "tests").mkdir(parents=True)
+    meta = {
+        "id": PROBLEM_ID,
+        "title": "Sum of two integers",
+        "time_limit_ms": 2000,
+        "memory_limit_mb": 256,
+        "output_limit_kb": 64,
+        "checker": "token",
+    }
+    (directory / "problem.json").write_text(json.dumps(meta, indent=2))
+    (directory / "statement.md").write_text("# Sum\n\nRead two integers `a` and `b`; print `a + b`.\n")
+    for number, (a, b) in enumerate([(1, 2), (-5, 12), (1000000, 2345678)], start=1):
+        (directory / "tests" / f"{number:02d}.in").write_text(f"{a} {b}\n")
+        (directory / "tests" / f"{number:02d}.out").write_text(f"{a + b}\n")
+    return directory
+
+
+@dataclass
+class Stack:
+    base_url: str
+    workdir: Path
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def logs(self) -> str:
+        parts = []
+        for name in self.processes:
+            path = self.workdir / f"{name}.log"
+            if path.exists():
+                parts.append(f"--- {name} (last 2000 chars) ---\n{path.read_text(errors='replace')[-2000:]}")
+        return "\n".join(parts)
+
+    def start(self, name: str, argv: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        log = (self.workdir / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            argv, env={**self.env, **(extra_env or {})}, cwd=REPO, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        self.processes[name] = process
+        return process
+
+    def check_alive(self) -> None:
+        dead = {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
+        assert not dead, f"processes exited early: {dead}\n{self.logs()}"
+
+    def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310  (our loopback server)
+            self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  (our loopback server)
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
+    def wait_final(self, submission_id: str) -> dict:
+        deadline = time.monotonic() + VERDICT_TIMEOUT
+        body: dict = {}
+        while time.monotonic() < deadline:
+            self.check_alive()
+            status, body = self.api("GET", f"/api/submissions/{submission_id}")
+            assert status == 200, body
+            if body["final"]:
+                return body
+            time.sleep(0.5)
+        raise AssertionError(f"{submission_id} not final after {VERDICT_TIMEOUT}s: {body}\n{self.logs()}")
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def upload_problem(s3, bucket: str, directory: Path) -> None:
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            s3.upload_file(str(path), bucket, f"problems/{directory.name}/{path.relative_to(directory).as_posix()}")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, postgres_database, moto_server) -> Iterator[Stack]:
+    if not WORKER.is_file():
+        pytest.fail(f"the grading worker {WORKER} is missing: the end-to-end test needs the real worker")
+    workdir = tmp_path_factory.mktemp("web-e2e")
+    problem_dir = write_problem(workdir / "problems")
+
+    # A private broker: this module's queues must not mix with other suites' messages.
+    broker = start_activemq(workdir / "activemq")
+    bucket = f"gradestack-e2e-{secrets.token_hex(4)}"
+    aws_env = moto_server.client_env()
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_server.endpoint,
+        region_name=aws_env["AWS_REGION"],
+        aws_access_key_id=aws_env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=aws_env["AWS_SECRET_ACCESS_KEY"],
+    )
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": aws_env["AWS_REGION"]})
+    upload_problem(s3, bucket, problem_dir)
+
+    port = free_port()
+    env = {
+        "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": str(workdir),
+        **postgres_database.env(),
+        **broker.endpoints_env(),
+        **aws_env,
+        "GRADING_BUCKET": bucket,
+        "GRADESTACK_ENV": "production",
+        "SECRET_KEY": secrets.token_hex(32),
+        "SESSION_COOKIE_SECURE": "false",  # plain HTTP on loopback
+        "TRUSTED_PROXIES": "127.0.0.1/32",
+        "OUTBOX_POLL_SECONDS": "0.2",
+    }
+    stack = Stack(f"http://127.0.0.1:{port}", workdir, env)
+    try:
+        for argv in (["migrate"], ["load-problems", str(problem_dir.parent)]):
+            done = subprocess.run(
+                [str(VENV_BIN / "gradestack-web"), *argv], env=env, capture_output=True, text=True, check=False
+            )
+            assert done.returncode == 0, f"gradestack-web {argv}: {done.stdout}{done.stderr}"
+        stack.start(
+            "gunicorn",
+            [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "gradestack_web.wsgi:app"],
+        )
+        stack.start("outbox", [str(VENV_BIN / "gradestack-web"), "publish-outbox"])
+        stack.start("results", [str(VENV_BIN / "gradestack-web"), "consume-results"])
+        stack.start(
+            "worker",
+            [sys.executable, str(WORKER)],
+            {
+                "WORKER_CONCURRENCY": "1",
+                "HEALTH_PORT": str(free_port()),
+                "PROBLEM_CACHE_DIR": str(workdir / "problem-cache"),
+            },
+        )
+        wait_for_port(port, timeout=60, process=stack.processes["gunicorn"])
+        yield stack
+    finally:
+        stack.stop()
+        broker.stop()
+    if os.environ.get("REPORTS_DIR"):
+        target = Path(os.environ["REPORTS_DIR"]) / "web-e2e-logs"
+        target.mkdir(parents=True, exist_ok=True)
+        for log in workdir.glob("*.log"):
+            shutil.copy(log, target / log.name)
+
+
+def test_accepted_and_wrong_answer_reach_final_verdicts(stack: Stack):
+    status, ready = stack.api("GET", "/health/ready")
+    assert status == 200, ready
+    created = {}
+    for name, source in (("ac", AC_SOURCE), ("wa", WA_SOURCE)):
+        status, body = stack.api(
+            "POST", "/api/submissions", {"problem_id": PROBLEM_ID, "language": "python3", "source": source}
+        )
+        assert status == 201, body
+        created[name] = body["id"]
+
+    accepted = stack.wait_final(created["ac"])
+    wrong = stack.wait_final(created["wa"])
+    assert accepted["verdict"] == "AC", accepted
+    assert [t["verdict"] for t in accepted["tests"]] == ["AC", "AC", "AC"]
+    assert wrong["verdict"] == "WA", wrong
+    assert "WA" in [t["verdict"] for t in wrong["tests"]]
+
+    # Bad input through the real server: a clear 4xx, nothing queued.
+    status, body = stack.api("POST", "/api/submissions", {"problem_id": PROBLEM_ID, "language": "rust", "source": "x"})
+    assert status == 400
+    assert "unknown language" in body["error"]
+
+
+@pytest.mark.browser
+def test_browser_submits_through_the_form_and_sees_the_verdict(stack: Stack, tmp_path: Path):
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (scripts/setup.sh installs it)")
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415  (only this test needs it)
+
+    screenshot = tmp_path / "web-submission-verdict.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(f"{stack.base_url}/")
+            page.click(f"text={PROBLEM_ID}")
+            page.wait_for_url(f"**/problems/{PROBLEM_ID}")
+            assert page.inner_text("h1") == "Sum of two integers"
+            page.select_option("#language", "python3")
+            page.fill("#source", AC_SOURCE)
+            page.click("#submit-button")
+            page.wait_for_url("**/submissions/*")
+            # status.js polls the API and reloads once the verdict is final. (A CSS selector, not a JS
+            # predicate: the page's CSP forbids the eval that wait_for_function needs.)
+            page.wait_for_selector("#state.state-done", timeout=VERDICT_TIMEOUT * 1000)
+            verdict = page.inner_text("#verdict").strip()
+            state = page.inner_text("#state").strip()
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    assert (state, verdict) == ("done", "AC"), stack.logs()
+    assert screenshot.stat().st_size > 0
+    if os.environ.get("REPORTS_DIR"):
+        reports = Path(os.environ["REPORTS_DIR"])
+        reports.mkdir(parents=True, exist_ok=True)
+        shutil.copy(screenshot, reports / screenshot.name)
