@@ -1,0 +1,5 @@
+// Burns CPU forever: TLE.
+int main() {
+    volatile unsigned long long x = 0;
+    for (;;) x++;
+}

@@ -1,0 +1,87 @@
+"""Command line: ``python -m grading judge ...`` (problem setters) and ``python -m grading worker``.
+
+``judge`` prints one JSON document and exits 0 whenever judging completed,
+whatever the verdict; 1 when the judge itself failed (verdict IE, the JSON says
+why); 2 for bad arguments or an invalid problem directory (message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from gradestack_protocol import LANGUAGES, ProblemError, load_problem
+from gradestack_protocol.messages import MAX_SOURCE_BYTES
+
+DEFAULT_UID_BASE = 20000
+
+
+def _uid_base() -> int:
+    raw = os.environ.get("SANDBOX_UID_BASE", str(DEFAULT_UID_BASE))
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"SANDBOX_UID_BASE must be an integer, got {raw!r}") from None
+
+
+def _judge(args: argparse.Namespace) -> int:
+    # Imported here so `--help` and argument errors work without the sandbox's dependencies.
+    from grading import sandbox  # noqa: PLC0415
+    from grading.judge import Judge, JudgeConfig  # noqa: PLC0415
+
+    try:
+        problem = load_problem(args.problem)
+    except ProblemError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        raw = sys.stdin.buffer.read() if args.source == "-" else Path(args.source).read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {args.source}: {exc.strerror}", file=sys.stderr)
+        return 2
+    if len(raw) > MAX_SOURCE_BYTES:
+        print(f"error: source is {len(raw)} bytes, the limit is {MAX_SOURCE_BYTES}", file=sys.stderr)
+        return 2
+    if os.geteuid() != 0:
+        print(
+            "warning: not running as root: the submission runs with your own uid "
+            "(rlimits and seccomp still apply, uid isolation does not)",
+            file=sys.stderr,
+        )
+    slot = sandbox.acquire_slot(_uid_base())
+    try:
+        judge = Judge(slot, JudgeConfig(work_dir=Path(args.work_dir) if args.work_dir else None))
+        report = judge.judge(problem, args.language, raw.decode("utf-8", "replace"), args.short_circuit)
+    finally:
+        slot.release()
+    print(report.to_json(with_outputs=args.show_output))
+    return 1 if report.verdict == "IE" else 0
+
+
+def _worker(_args: argparse.Namespace) -> int:
+    from grading.worker import run_worker  # noqa: PLC0415  (the judge CLI must not need boto3/stomp)
+
+    return run_worker()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grading", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    judge = commands.add_parser("judge", help="judge one source file against a problem directory, print JSON")
+    judge.add_argument("--problem", required=True, help="problem directory (problem.json, tests/NN.in|out)")
+    judge.add_argument("--language", required=True, choices=LANGUAGES)
+    judge.add_argument("--short-circuit", action="store_true", help="skip the remaining tests after a failure")
+    judge.add_argument("--show-output", action="store_true", help="include the first 1 KiB of each test's output")
+    judge.add_argument("--work-dir", help="where job directories are created (default: the system temp dir)")
+    judge.add_argument("source", help="source file, or - for stdin")
+    judge.set_defaults(func=_judge)
+    worker = commands.add_parser("worker", help="consume grading.requests (configured by environment variables)")
+    worker.set_defaults(func=_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

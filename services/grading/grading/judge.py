@@ -1,0 +1,324 @@
+"""The judge core: compile a submission, run it on every test, check, decide the verdict.
+
+The CLI (``python -m grading judge``) and the worker both call ``Judge.judge``.
+
+Verdicts per test, in the order they are decided:
+
+- OLE  stdout exceeded the problem's output limit (the run is killed at the limit);
+- TLE  CPU time above the limit, SIGXCPU, or the wall-clock limit (2 x TL + 1 s) hit;
+- MLE  peak resident memory above the limit, or a failed run whose stderr shows an
+       allocation failure (``std::bad_alloc``, ``MemoryError``): the address-space
+       rlimit (2 x ML + runtime) turned the allocation into that error;
+- RTE  killed by a signal (the detail names it, e.g. SIGSEGV);
+- IR   exited with a non-zero code (the detail gives it);
+- AC / WA from the checker; SC for tests skipped after a failure with short-circuit;
+- IE   the judge itself failed (sandbox or checker trouble): never the contestant's fault.
+
+The submission's verdict is the first non-AC test verdict in test order, CE when
+compilation fails, AC when every test passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from gradestack_protocol import Problem
+from gradestack_protocol.messages import MAX_COMPILE_OUTPUT_CHARS
+
+from grading import checkers, sandbox
+from grading.languages import Language, get_languages
+from grading.workspace import JobDir, WorkspaceError
+
+MB = 1024 * 1024
+OUTPUT_EXCERPT_BYTES = 1024
+RUNTIME_BASE_MB = 64  # shared libraries and the loader, for every language
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    compile_cpu_ms: int = 10_000
+    compile_wall_ms: int = 20_000
+    compile_memory_mb: int = 1024
+    compile_output_bytes: int = 64 * 1024
+    compile_file_size_mb: int = 64
+    compile_nproc: int = 32
+    checker_cpu_ms: int = 10_000
+    wall_factor: float = 2.0
+    wall_extra_ms: int = 1000
+    work_dir: Path | None = None
+
+
+@dataclass
+class TestReport:
+    __test__ = False  # not a pytest class
+
+    name: str
+    verdict: str
+    time_ms: int = 0
+    memory_kb: int = 0
+    detail: str = ""
+    output_excerpt: str = ""
+
+
+@dataclass
+class JudgeReport:
+    problem: str
+    language: str
+    verdict: str
+    compile_output: str = ""
+    time_ms: int = 0
+    memory_kb: int = 0
+    tests: list[TestReport] = field(default_factory=list)
+    detail: str = ""
+
+    def to_dict(self, with_outputs: bool = False) -> dict:
+        body = asdict(self)
+        if not with_outputs:
+            for test in body["tests"]:
+                test.pop("output_excerpt", None)
+        return body
+
+    def to_json(self, with_outputs: bool = False) -> str:
+        return json.dumps(self.to_dict(with_outputs), indent=2)
+
+
+def _compile_env(build: Path) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "HOME": str(build),
+        "TMPDIR": str(build),
+    }
+
+
+RUN_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": "/nonexistent"}
+
+
+def _text(data: bytes, limit: int) -> str:
+    text = data.decode("utf-8", "replace")
+    if len(text) > limit:
+        text = text[: limit - 20] + "\n... (truncated)"
+    return text
+
+
+class Judge:
+    """Judges submissions in one sandbox slot (one at a time per Judge)."""
+
+    def __init__(self, slot: sandbox.Slot, config: JudgeConfig | None = None) -> None:
+        self.slot = slot
+        self.config = config or JudgeConfig()
+        self.languages = get_languages()
+
+    # --- limits -------------------------------------------------------------------------
+
+    def compile_limits(self) -> sandbox.Limits:
+        c = self.config
+        return sandbox.Limits(
+            cpu_ms=c.compile_cpu_ms,
+            wall_ms=c.compile_wall_ms,
+            address_space_bytes=c.compile_memory_mb * MB,
+            stack_bytes=64 * MB,
+            output_bytes=c.compile_output_bytes,
+            stderr_bytes=c.compile_output_bytes,
+            file_size_bytes=c.compile_file_size_mb * MB,
+            nproc=c.compile_nproc,
+            nofile=256,
+        )
+
+    def run_limits(self, problem: Problem, language: Language) -> sandbox.Limits:
+        memory = problem.memory_limit_mb * MB
+        return sandbox.Limits(
+            cpu_ms=problem.time_limit_ms,
+            wall_ms=int(problem.time_limit_ms * self.config.wall_factor) + self.config.wall_extra_ms,
+            address_space_bytes=2 * memory + (RUNTIME_BASE_MB + language.runtime_overhead_mb) * MB,
+            stack_bytes=memory,
+            output_bytes=problem.output_limit_kb * 1024,
+            file_size_bytes=problem.output_limit_kb * 1024,
+            nproc=1,
+            nofile=64,
+        )
+
+    # --- the job ------------------------------------------------------------------------
+
+    def judge(self, problem: Problem, language: str, source: str, short_circuit: bool = False) -> JudgeReport:
+        report = JudgeReport(problem=problem.id, language=language, verdict="IE")
+        lang = self.languages.get(language)
+        if lang is None:
+            report.detail = f"unknown language {language!r}"
+            return report
+        try:
+            with JobDir(self.slot, self.config.work_dir) as job:
+                program = self._build(job, lang, source.encode("utf-8"), report)
+                if program is None:
+                    return report
+                checker_program = self._checker(problem) if problem.checker.type == "custom" else None
+                self._run_tests(job, problem, lang, program, checker_program, short_circuit, report)
+        except (sandbox.SandboxError, WorkspaceError, OSError) as exc:
+            report.verdict = "IE"
+            report.detail = f"internal error: {type(exc).__name__}: {exc}"[:1000]
+        return report
+
+    def _build(self, job: JobDir, lang: Language, source: bytes, report: JudgeReport) -> list[str] | None:
+        """Compile (or syntax-check) the source; on failure fill ``report`` with CE and return None."""
+        if lang.compile is not None:
+            job.write(job.build, lang.source_name, source)
+            argv, cwd = list(lang.compile), job.build
+        else:
+            job.write(job.run, lang.source_name, source)
+            argv, cwd = list(lang.check or ()), job.run
+        result = sandbox.run(
+            argv,
+            slot=self.slot,
+            cwd=cwd,
+            limits=self.compile_limits(),
+            env=_compile_env(job.build),
+            run_phase=False,
+        )
+        output = _text(result.stderr + result.stdout, MAX_COMPILE_OUTPUT_CHARS - 200)
+        if not result.ok:
+            reason = ""
+            if result.wall_exceeded or result.signal in (signal.SIGXCPU, signal.SIGKILL):
+                reason = "compilation exceeded its time limit"
+            elif result.output_exceeded:
+                reason = "compilation produced too much output"
+            elif result.signal is not None:
+                reason = f"the compiler was killed by {result.signal_name}"
+            report.verdict = "CE"
+            report.compile_output = (output + ("\n" + reason if reason else "")).strip()
+            return None
+        report.compile_output = output.strip()
+        program = str(job.take_program()) if lang.compile is not None else str(job.run / lang.source_name)
+        return [part.replace("{program}", program) for part in lang.run]
+
+    def _run_tests(  # noqa: PLR0917  (private helper, called once)
+        self,
+        job: JobDir,
+        problem: Problem,
+        lang: Language,
+        argv: list[str],
+        checker_program: Path | None,
+        short_circuit: bool,
+        report: JudgeReport,
+    ) -> None:
+        limits = self.run_limits(problem, lang)
+        failed = False
+        for test in problem.tests:
+            if failed and short_circuit:
+                report.tests.append(TestReport(name=test.name, verdict="SC"))
+                continue
+            result = sandbox.run(
+                argv,
+                slot=self.slot,
+                cwd=job.run,
+                limits=limits,
+                env=RUN_ENV,
+                run_phase=True,
+                stdin_path=test.input_path,
+            )
+            verdict, detail = classify(result, problem, limits.wall_ms)
+            if verdict == "":
+                expected = test.output_path.read_bytes()
+                if checker_program is not None:
+                    verdict, detail = self._custom_check(job, test, result.stdout, checker_program)
+                else:
+                    checked = checkers.check(problem.checker, expected, result.stdout)
+                    verdict, detail = checked.verdict, checked.detail
+            report.tests.append(
+                TestReport(
+                    name=test.name,
+                    verdict=verdict,
+                    time_ms=result.cpu_ms,
+                    memory_kb=result.memory_kb,
+                    detail=detail,
+                    output_excerpt=_text(result.stdout[:OUTPUT_EXCERPT_BYTES], OUTPUT_EXCERPT_BYTES + 20),
+                )
+            )
+            failed = failed or verdict != "AC"
+        ran = [t for t in report.tests if t.verdict != "SC"]
+        report.time_ms = max((t.time_ms for t in ran), default=0)
+        report.memory_kb = max((t.memory_kb for t in ran), default=0)
+        report.verdict = next((t.verdict for t in ran if t.verdict != "AC"), "AC")
+
+    # --- custom checker -------------------------------------------------------------------
+
+    _checker_lock = threading.Lock()
+
+    def _checker(self, problem: Problem) -> Path:
+        """Compile the problem's checker once (in the sandbox) and cache it by content hash."""
+        assert problem.checker.program is not None
+        source = (problem.root / problem.checker.program).read_bytes()
+        digest = hashlib.sha256(source).hexdigest()[:24]
+        cache = sandbox.readable_dir("checkers")  # the slot uid must be able to execute cached checkers
+        target = cache / f"checker-{digest}"
+        with self._checker_lock:
+            if target.exists():
+                return target
+            lang = self.languages["cpp"]
+            with JobDir(self.slot, self.config.work_dir) as job:
+                report = JudgeReport(problem=problem.id, language="cpp", verdict="")
+                if self._build(job, lang, source, report) is None:
+                    raise WorkspaceError(f"the checker of {problem.id} does not compile: {report.compile_output[:500]}")
+                built = job.run / "prog"
+                tmp = cache / f".checker-{digest}.{os.getpid()}.{threading.get_ident()}"
+                tmp.write_bytes(built.read_bytes())
+                tmp.chmod(0o755)
+                tmp.rename(target)
+        return target
+
+    def _custom_check(self, job: JobDir, test, output: bytes, checker_program: Path) -> tuple[str, str]:
+        prefix = f"{test.name}."
+        input_path = job.write(job.check, prefix + "in", test.input_path.read_bytes())
+        answer_path = job.write(job.check, prefix + "ans", test.output_path.read_bytes())
+        output_path = job.write(job.check, prefix + "out", output)
+        limits = sandbox.Limits(
+            cpu_ms=self.config.checker_cpu_ms,
+            wall_ms=self.config.checker_cpu_ms * 2,
+            address_space_bytes=1024 * MB,
+            stack_bytes=256 * MB,
+            output_bytes=64 * 1024,
+            nproc=1,
+        )
+        result = sandbox.run(
+            [str(checker_program), str(input_path), str(answer_path), str(output_path)],
+            slot=self.slot,
+            cwd=job.check,
+            limits=limits,
+            env=RUN_ENV,
+            run_phase=True,
+        )
+        if result.signal is not None or result.wall_exceeded or result.output_exceeded:
+            return "IE", f"checker crashed or exceeded its limits ({result.signal_name or 'limit'})"
+        return checkers.custom_verdict(result.exit_code, result.stdout + result.stderr)
+
+
+_ALLOCATION_FAILURES = (b"std::bad_alloc", b"MemoryError", b"Cannot allocate memory", b"out of memory")
+
+
+def classify(result: sandbox.RunResult, problem: Problem, wall_limit_ms: int) -> tuple[str, str]:  # noqa: PLR0911
+    """The verdict a run earns before its output is checked; ("", "") means: go check the output."""
+    limit_ms = problem.time_limit_ms
+    if result.output_exceeded:
+        return "OLE", f"output exceeded {problem.output_limit_kb} KB"
+    if result.wall_exceeded:
+        return "TLE", f"wall-clock limit ({wall_limit_ms} ms) exceeded"
+    if result.cpu_ms > limit_ms or result.signal == signal.SIGXCPU:
+        return "TLE", f"CPU time {max(result.cpu_ms, limit_ms + 1)} ms, limit {limit_ms} ms"
+    failed = result.exit_code != 0
+    if result.memory_kb > problem.memory_limit_mb * 1024:
+        return "MLE", f"peak memory {result.memory_kb} KB, limit {problem.memory_limit_mb * 1024} KB"
+    if failed and any(marker in result.stderr for marker in _ALLOCATION_FAILURES):
+        return "MLE", "memory allocation failed at the memory limit"
+    if result.signal is not None:
+        if result.signal == signal.SIGKILL and result.cpu_ms >= limit_ms:
+            return "TLE", f"CPU time {result.cpu_ms} ms, limit {limit_ms} ms"
+        return "RTE", f"killed by {result.signal_name}"
+    if result.exit_code != 0:
+        return "IR", f"exit code {result.exit_code}"
+    return "", ""

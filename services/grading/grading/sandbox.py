@@ -1,0 +1,344 @@
+"""Run one untrusted command under limits, as an unprivileged slot uid.
+
+The mechanics live in a tiny static C supervisor (native/sandbox_exec.c, see its
+header for why it is not a Python fork); this module builds it, starts it with a
+clean environment and the right file descriptors, enforces the wall-clock limit
+and the output caps while reading, and turns its report into a ``RunResult``.
+
+What every run gets (see SECURITY.md for the threat model):
+
+- a fresh process group and session, killed as a whole on any limit;
+- the slot's uid/gid (no supplementary groups), no_new_privs, not dumpable;
+- rlimits: CPU, AS, STACK, FSIZE, NPROC, NOFILE, CORE=0, MEMLOCK=0, MSGQUEUE=0;
+- a seccomp filter (seccomp_policy) for its phase;
+- only the environment we pass (never the worker's: no AWS_*, no ECS metadata URIs);
+- only fds 0, 1, 2: stdin from a file or /dev/null, stdout/stderr to capped pipes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import select
+import signal
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from grading import seccomp_policy
+
+READ_CHUNK = 64 * 1024
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed (not the program in it): an internal error, never a verdict."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpu_ms: int
+    wall_ms: int
+    address_space_bytes: int
+    stack_bytes: int
+    output_bytes: int  # stdout cap; reading stops and the group is killed beyond it
+    stderr_bytes: int = 64 * 1024
+    file_size_bytes: int = 0
+    nproc: int = 1
+    nofile: int = 64
+
+
+@dataclass(frozen=True)
+class RunResult:
+    exit_code: int | None  # None when killed by a signal
+    signal: int | None
+    cpu_ms: int
+    wall_ms: int
+    memory_kb: int
+    stdout: bytes
+    stderr: bytes
+    output_exceeded: bool
+    wall_exceeded: bool
+
+    @property
+    def signal_name(self) -> str:
+        if self.signal is None:
+            return ""
+        try:
+            return signal.Signals(self.signal).name
+        except ValueError:
+            return f"signal {self.signal}"
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.output_exceeded and not self.wall_exceeded
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One concurrent judging slot: its own uid/gid, so runs in different slots cannot touch each other."""
+
+    index: int
+    uid: int
+    gid: int
+    lock_fd: int = -1
+
+    def release(self) -> None:
+        if self.lock_fd >= 0:
+            os.close(self.lock_fd)
+
+
+def _private_dir(path: Path, mode: int = 0o700) -> Path:
+    """A directory we own that nobody else can write; refuse one planted by someone else (e.g. in /tmp)."""
+    path.mkdir(mode=mode, parents=True, exist_ok=True)
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise SandboxError(f"{path} must be a directory owned by uid {os.geteuid()} and not group/world-writable")
+    return path
+
+
+def state_dir() -> Path:
+    configured = os.environ.get("GRADING_STATE_DIR")
+    base = Path(configured) if configured else Path(tempfile.gettempdir()) / f"gradestack-{os.geteuid()}"
+    return _private_dir(base)
+
+
+def readable_dir(name: str) -> Path:
+    """A root-owned, world-readable (0755) directory for files sandboxed runs must execute."""
+    configured = os.environ.get("GRADING_STATE_DIR")
+    parent = Path(configured).parent if configured else Path(tempfile.gettempdir())
+    return _private_dir(parent / f"gradestack-{os.geteuid()}-{name}", 0o755)
+
+
+def acquire_slot(uid_base: int, index: int | None = None, search: int = 64) -> Slot:
+    """Lease a slot uid, exclusive across processes on this host (flock on a lock file).
+
+    Unprivileged callers get their own uid: there is nothing else they can switch to.
+    """
+    if os.geteuid() != 0:
+        return Slot(index=0, uid=os.getuid(), gid=os.getgid())
+    if uid_base < 1000:
+        raise SandboxError(f"SANDBOX_UID_BASE={uid_base} would reuse a system account; use e.g. 20000")
+    locks = _private_dir(state_dir() / "slots")
+    candidates = [index] if index is not None else list(range(search))
+    for i in candidates:
+        fd = os.open(locks / f"{uid_base + i}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return Slot(index=i, uid=uid_base + i, gid=uid_base + i, lock_fd=fd)
+    raise SandboxError(f"no free sandbox slot among uids {uid_base}..{uid_base + len(candidates) - 1}")
+
+
+_build_lock = threading.Lock()
+
+
+def supervisor_path() -> Path:
+    """The compiled supervisor: GRADING_SANDBOX_EXEC (the image ships one), else built once here."""
+    configured = os.environ.get("GRADING_SANDBOX_EXEC")
+    if configured:
+        return Path(configured)
+    source = resources.files("grading.native").joinpath("sandbox_exec.c").read_bytes()
+    digest = hashlib.sha256(source).hexdigest()[:16]
+    target = state_dir() / f"sandbox-exec-{digest}"
+    with _build_lock:
+        if not target.exists():
+            build_supervisor(source, target)
+    return target
+
+
+def build_supervisor(source: bytes, target: Path) -> None:
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        src = Path(tmp) / "sandbox_exec.c"
+        src.write_bytes(source)
+        out = Path(tmp) / "sandbox-exec"
+        command = ["gcc", "-O2", "-static", "-Wall", "-o", str(out), str(src)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+        if done.returncode != 0:
+            raise SandboxError(f"building the sandbox supervisor failed: {done.stderr[-2000:]}")
+        out.chmod(0o755)
+        out.rename(target)
+
+
+_bpf_lock = threading.Lock()
+
+
+def bpf_file(run_phase: bool) -> Path:
+    """The exported seccomp program for a phase, written once per process into the state dir."""
+    flt = seccomp_policy.compiled(run_phase)
+    digest = hashlib.sha256(flt.bpf).hexdigest()[:16]
+    path = state_dir() / f"seccomp-{'run' if run_phase else 'compile'}-{digest}.bpf"
+    with _bpf_lock:
+        if not path.exists():
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(flt.bpf)
+            tmp.chmod(0o644)
+            tmp.rename(path)
+    return path
+
+
+def run(
+    argv: list[str] | tuple[str, ...],
+    *,
+    slot: Slot,
+    cwd: Path,
+    limits: Limits,
+    env: dict[str, str],
+    run_phase: bool,
+    stdin_path: Path | None = None,
+) -> RunResult:
+    """Run ``argv`` in the sandbox and wait for it and everything it started to be gone."""
+    # The rlimit is whole seconds and only a backstop (SIGXCPU): the verdict compares the
+    # measured CPU time with the limit in ms, so give it a second of headroom.
+    cpu_seconds = -(-limits.cpu_ms // 1000) + 1
+    command = [
+        str(supervisor_path()),
+        "--uid", str(slot.uid),
+        "--gid", str(slot.gid),
+        "--cwd", str(cwd),
+        "--bpf", str(bpf_file(run_phase)),
+        "--cpu-s", str(cpu_seconds),
+        "--as-bytes", str(limits.address_space_bytes),
+        "--stack-bytes", str(limits.stack_bytes),
+        "--fsize-bytes", str(limits.file_size_bytes),
+        "--nproc", str(limits.nproc),
+        "--nofile", str(limits.nofile),
+    ]  # fmt: skip
+    report_r, report_w = os.pipe2(os.O_CLOEXEC)
+    command += ["--report-fd", str(report_w), "--", *argv]
+    stdin_fd = (
+        os.open(stdin_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        if stdin_path is not None
+        else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    )
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(  # noqa: S603  (argv we built; no shell)
+            command,
+            stdin=stdin_fd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd="/",
+            close_fds=True,
+            pass_fds=(report_w,),
+        )
+    finally:
+        os.close(report_w)
+        os.close(stdin_fd)
+    try:
+        stdout, stderr, output_exceeded, wall_exceeded = _collect(proc, limits, started)
+        proc.wait()
+        wall_ms = int((time.monotonic() - started) * 1000)
+        report = _read_all(report_r).decode("utf-8", "replace").strip()
+    finally:
+        os.close(report_r)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return _parse_report(
+        report, stdout, stderr, output_exceeded=output_exceeded, wall_exceeded=wall_exceeded, wall_ms=wall_ms
+    )
+
+
+def _collect(proc: subprocess.Popen, limits: Limits, started: float) -> tuple[bytes, bytes, bool, bool]:
+    """Read stdout/stderr until EOF, within the caps and the wall-clock limit."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    streams = {out_fd: bytearray(), err_fd: bytearray()}
+    caps = {out_fd: limits.output_bytes, err_fd: limits.stderr_bytes}
+    poller = select.poll()
+    for fd in streams:
+        poller.register(fd, select.POLLIN)
+    open_fds = set(streams)
+    deadline = started + limits.wall_ms / 1000
+    output_exceeded = wall_exceeded = terminated = False
+
+    def terminate() -> None:
+        nonlocal terminated
+        if not terminated and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # the supervisor kills the target's whole group
+        terminated = True
+
+    while open_fds:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 and not terminated:
+            wall_exceeded = True
+            terminate()
+        timeout_ms = 1000 if terminated else max(1, int(remaining * 1000) + 1)
+        for fd, _event in poller.poll(timeout_ms):
+            chunk = os.read(fd, READ_CHUNK)
+            if not chunk:
+                poller.unregister(fd)
+                open_fds.discard(fd)
+                continue
+            buffer = streams[fd]
+            room = caps[fd] - len(buffer)
+            if room > 0:
+                buffer += chunk[:room]
+            # stderr beyond its cap is dropped silently: it is diagnostics, not output.
+            if len(chunk) > room and fd == out_fd:
+                output_exceeded = True
+                terminate()
+        if terminated and proc.poll() is not None and open_fds:
+            # The supervisor is gone (it killed everything); anything left is buffered data.
+            for fd in list(open_fds):
+                while chunk := _read_nonblocking(fd):
+                    room = caps[fd] - len(streams[fd])
+                    if room > 0:
+                        streams[fd] += chunk[:room]
+                open_fds.discard(fd)
+    result = bytes(streams[out_fd]), bytes(streams[err_fd]), output_exceeded, wall_exceeded
+    proc.stdout.close()
+    proc.stderr.close()
+    return result
+
+
+def _read_nonblocking(fd: int) -> bytes:
+    os.set_blocking(fd, False)
+    try:
+        return os.read(fd, READ_CHUNK)
+    except BlockingIOError:
+        return b""
+
+
+def _read_all(fd: int) -> bytes:
+    parts = []
+    while chunk := os.read(fd, 4096):
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _parse_report(
+    report: str, stdout: bytes, stderr: bytes, *, output_exceeded: bool, wall_exceeded: bool, wall_ms: int
+) -> RunResult:
+    lines = report.splitlines()
+    errors = [line[6:] for line in lines if line.startswith("error ")]
+    if errors:
+        raise SandboxError(f"sandbox setup failed: {errors[0]}")
+    final = next((line for line in reversed(lines) if line.startswith("ok ")), None)
+    if final is None:
+        raise SandboxError(f"sandbox supervisor gave no report (got {report[:200]!r})")
+    fields = dict(item.split("=", 1) for item in final[3:].split())
+    status = int(fields["status"])
+    exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    cpu_ms = (int(fields["utime_us"]) + int(fields["stime_us"])) // 1000
+    return RunResult(
+        exit_code=exit_code,
+        signal=sig,
+        cpu_ms=cpu_ms,
+        wall_ms=wall_ms,
+        memory_kb=int(fields["maxrss_kb"]),
+        stdout=stdout,
+        stderr=stderr,
+        output_exceeded=output_exceeded,
+        wall_exceeded=wall_exceeded,
+    )

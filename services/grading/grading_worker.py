@@ -1,0 +1,6 @@
+"""Container entry point (``CMD ["python", "grading_worker.py"]``, as in the seed's Dockerfile)."""
+
+from grading.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main(["worker"]))
