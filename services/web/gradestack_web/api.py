@@ -6,6 +6,7 @@ cross-origin without a CORS preflight that this app never grants; forms use toke
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
@@ -17,6 +18,7 @@ from gradestack_web.models import Problem, Submission
 from gradestack_web.submissions import SubmissionError, SubmissionInput, to_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+_SHAPE = '{"problem_id": "...", "language": "...", "source": "..."}'
 
 
 def _problem_json(problem: Problem) -> dict[str, Any]:
@@ -43,21 +45,29 @@ def get_problem(problem_id: str):
     return jsonify({**_problem_json(problem), "statement": problem.statement})
 
 
-@bp.post("/submissions")
-def create():
+def _parse_submission() -> SubmissionInput:
+    """The request body as a SubmissionInput, or a SubmissionError that says what to send instead."""
     if not request.is_json:
-        return error_response(415, "send the submission as JSON with 'Content-Type: application/json'")
-    payload = request.get_json(silent=True)
+        raise SubmissionError("send the submission as JSON with 'Content-Type: application/json'", status=415)
+    try:
+        payload = json.loads(request.get_data(cache=False))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SubmissionError(f"the body is not valid JSON ({exc}); send {_SHAPE}") from None
     if not isinstance(payload, dict):
-        return error_response(400, 'the body is not a JSON object: send {"problem_id", "language", "source"}')
+        raise SubmissionError(f"the body must be a JSON object: send {_SHAPE}")
     fields = {}
     for name in ("problem_id", "language", "source"):
         value = payload.get(name)
         if not isinstance(value, str):
-            return error_response(400, f"field {name!r} is required and must be a string", field=name)
+            raise SubmissionError(f"field {name!r} is required and must be a string", field=name)
         fields[name] = value
+    return SubmissionInput(**fields)
+
+
+@bp.post("/submissions")
+def create():
     try:
-        submission = submit(SubmissionInput(**fields))
+        submission = submit(_parse_submission())
     except RateLimitedError as exc:
         response = error_response(exc.status, str(exc))
         response.headers["Retry-After"] = str(exc.retry_after)

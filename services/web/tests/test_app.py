@@ -143,7 +143,10 @@ def test_api_malformed_json_and_wrong_content_type(make_app, sessions):
     client = make_app().test_client()
     broken = client.post("/api/submissions", data='{"problem_id": "aplusb",', content_type="application/json")
     assert broken.status_code == 400
-    assert "not a JSON object" in broken.json["error"]
+    assert "the body is not valid JSON (Expecting" in broken.json["error"]
+    array = client.post("/api/submissions", json=[GOOD])
+    assert array.status_code == 400
+    assert "must be a JSON object" in array.json["error"]
     form = client.post("/api/submissions", data=GOOD)
     assert form.status_code == 415
     assert "application/json" in form.json["error"]
