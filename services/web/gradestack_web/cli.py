@@ -5,6 +5,7 @@
     gradestack-web publish-outbox       long-running: send queued grading requests to the broker
     gradestack-web consume-results      long-running: apply grading results to submissions
     gradestack-web check-config         validate the environment and print the settings (no secrets)
+    gradestack-web static-dir           print the directory of the static files (for an nginx alias)
 
 The web pages themselves are served by gunicorn: ``gunicorn gradestack_web.wsgi:app``.
 """
@@ -18,6 +19,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from gradestack_protocol.broker import BrokerConfigError, BrokerSettings
 from gradestack_protocol.problems import ProblemError
@@ -101,6 +103,11 @@ def cmd_check_config(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_static_dir(_settings: Settings, _args: argparse.Namespace) -> int:
+    print(Path(__file__).resolve().parent / "static")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gradestack-web", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("consume-results", help="long-running results consumer").set_defaults(func=cmd_consume_results)
     sub.add_parser("check-config", help="validate settings and print them without secrets").set_defaults(
         func=cmd_check_config
+    )
+    sub.add_parser("static-dir", help="print the static files directory (nginx alias target)").set_defaults(
+        func=cmd_static_dir
     )
     return parser
 
