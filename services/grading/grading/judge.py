@@ -306,10 +306,10 @@ def classify(result: sandbox.RunResult, problem: Problem, wall_limit_ms: int) ->
     limit_ms = problem.time_limit_ms
     if result.output_exceeded:
         return "OLE", f"output exceeded {problem.output_limit_kb} KB"
-    if result.wall_exceeded:
-        return "TLE", f"wall-clock limit ({wall_limit_ms} ms) exceeded"
     if result.cpu_ms > limit_ms or result.signal == signal.SIGXCPU:
         return "TLE", f"CPU time {max(result.cpu_ms, limit_ms + 1)} ms, limit {limit_ms} ms"
+    if result.wall_exceeded:
+        return "TLE", f"wall-clock limit ({wall_limit_ms} ms) exceeded"
     failed = result.exit_code != 0
     if result.memory_kb > problem.memory_limit_mb * 1024:
         return "MLE", f"peak memory {result.memory_kb} KB, limit {problem.memory_limit_mb * 1024} KB"

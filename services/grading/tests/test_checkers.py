@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from gradestack_protocol import Checker
 from grading import checkers
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from gradestack_protocol import load_problem
 from grading.judge import Judge
 

@@ -1,0 +1,5 @@
+// expect: TLE
+int main() {
+    volatile unsigned long x = 0;
+    for (;;) x++;
+}

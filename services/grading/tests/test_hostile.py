@@ -1,0 +1,100 @@
+"""Hostile submissions through the judge CLI: each gets its expected verdict, nothing leaks,
+nothing survives, and the judge is unharmed.
+
+Every program under hostile/ names its expected verdict(s) on its first line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import HOSTILE, TEST_UID_BASE, language_of, require_root
+
+PROGRAMS = sorted(p for p in HOSTILE.iterdir() if p.suffix in (".c", ".cpp", ".py"))
+CANARY = "canary-7f3a9c-do-not-leak"
+CANARY_ENV = {
+    "AWS_ACCESS_KEY_ID": "AKIA" + CANARY,
+    "AWS_SECRET_ACCESS_KEY": CANARY,
+    "AWS_SESSION_TOKEN": CANARY,
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/" + CANARY,
+    "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/" + CANARY,
+    "MQ_PASSWORD": CANARY,
+}
+
+
+def expected_verdicts(path: Path) -> set[str]:
+    first = path.read_text().splitlines()[0]
+    return set(first.split("expect:", 1)[1].strip().split("|"))
+
+
+def slot_processes() -> list[str]:
+    """Processes still running as any test slot uid (there must be none after a run)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        uid_line = next((line for line in status.splitlines() if line.startswith("Uid:")), "")
+        uids = [int(x) for x in uid_line.split()[1:]]
+        state = next((line for line in status.splitlines() if line.startswith("State:")), "")
+        if uids and TEST_UID_BASE <= uids[0] < TEST_UID_BASE + 64 and "zombie" not in state:
+            found.append(f"{entry.name}: {state}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def private_problem(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test problem in a root-only directory, as the worker's cache keeps it."""
+    require_root()
+    base = tmp_path_factory.mktemp("hostile-problem")
+    os.chmod(base, 0o700)
+    target = base / "hostile"
+    shutil.copytree(HOSTILE / "problem" / "hostile", target)
+    return target
+
+
+def run_cli(problem: Path, source: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MQ_"))}
+    env |= CANARY_ENV | {"SANDBOX_UID_BASE": str(TEST_UID_BASE)} | (extra_env or {})
+    command = [sys.executable, "-m", "grading", "judge", "--show-output", "--problem", str(problem)]
+    return subprocess.run(
+        [*command, "--language", language_of(source), str(source)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
+def test_hostile_submission(private_problem: Path, program: Path) -> None:
+    sentinel = Path("/tmp/gradestack-pwned")
+    done = run_cli(private_problem, program)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["verdict"] in expected_verdicts(program), json.dumps(report, indent=2)
+    assert CANARY not in done.stdout + done.stderr
+    assert "ESCAPED" not in done.stdout
+    assert not sentinel.exists()
+    assert not Path("/tmp/gradestack-pwned-dir").exists()
+    assert not Path("/tmp/gradestack-link").is_symlink()
+    assert (private_problem / "tests" / "01.out").read_text() == "BLOCKED\n"
+    assert slot_processes() == []
+
+
+def test_every_hostile_program_declares_its_verdict() -> None:
+    assert len(PROGRAMS) >= 15
+    for program in PROGRAMS:
+        assert expected_verdicts(program) <= {"AC", "WA", "TLE", "MLE", "OLE", "RTE", "IR", "CE"}, program
