@@ -77,6 +77,7 @@ def cmd_publish_outbox(settings: Settings, _args: argparse.Namespace) -> int:
         batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds,
         receipt_timeout=settings.broker_receipt_timeout,
+        retention_days=settings.outbox_retention_days,
         client_id=_client_id("outbox"),
     )
     _stop_on_signals(publisher.stop)

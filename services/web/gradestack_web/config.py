@@ -137,6 +137,7 @@ class Settings:
     presign_seconds: int = 300
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 50
+    outbox_retention_days: int = 7
     broker_receipt_timeout: float = 10.0
     ready_cache_seconds: float = 5.0
     recent_submissions: int = 50
@@ -188,6 +189,7 @@ class Settings:
             presign_seconds=_int(env, "ARTIFACT_URL_SECONDS", 300, 1, 3600),
             outbox_poll_seconds=_float(env, "OUTBOX_POLL_SECONDS", 0.5, 0.05),
             outbox_batch_size=_int(env, "OUTBOX_BATCH_SIZE", 50, 1, 1000),
+            outbox_retention_days=_int(env, "OUTBOX_RETENTION_DAYS", 7, 1, 3650),
             broker_receipt_timeout=_float(env, "MQ_RECEIPT_TIMEOUT_SECONDS", 10.0, 0.1),
             ready_cache_seconds=_float(env, "READY_CACHE_SECONDS", 5.0, 0.0),
             recent_submissions=_int(env, "RECENT_SUBMISSIONS", 50, 1, 1000),

@@ -17,16 +17,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import stomp
 from gradestack_protocol.broker import BrokerConnectError, BrokerSettings, connect_with_retry
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gradestack_web.models import OutboxMessage
+from gradestack_web.models import OutboxMessage, RateLimit
+
+HOUSEKEEPING_INTERVAL = 600.0  # seconds between clean-ups of old outbox rows and rate-limit windows
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +95,11 @@ class OutboxPublisher:
         poll_seconds: float = 0.5,
         receipt_timeout: float = 10.0,
         client_id: str | None = None,
+        retention_days: int = 7,
     ) -> None:
         self.sessions = sessions
+        self.retention_days = retention_days
+        self._next_housekeeping = 0.0
         self.broker = broker
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
@@ -198,6 +204,22 @@ class OutboxPublisher:
             raise failure
         return sent
 
+    def housekeeping(self) -> tuple[int, int]:
+        """Delete sent outbox rows older than the retention and day-old rate-limit windows."""
+        now = datetime.now(UTC)
+        with self.sessions() as session, session.begin():
+            outbox = session.execute(
+                delete(OutboxMessage).where(
+                    OutboxMessage.sent_at.is_not(None),
+                    OutboxMessage.sent_at < now - timedelta(days=self.retention_days),
+                )
+            ).rowcount
+            stale_window = RateLimit.window_start < now - timedelta(days=1)
+            windows = session.execute(delete(RateLimit).where(stale_window)).rowcount
+        if outbox or windows:
+            log.info("outbox: housekeeping removed %d sent row(s) and %d rate-limit window(s)", outbox, windows)
+        return outbox, windows
+
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Publish until ``stop()`` (or ``until()`` is true); never returns on broker or DB errors alone."""
         log.info("outbox: publisher starting (%r)", self.broker)
@@ -205,6 +227,9 @@ class OutboxPublisher:
             if not self._ensure_connection():
                 break
             try:
+                if time.monotonic() >= self._next_housekeeping:
+                    self._next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL
+                    self.housekeeping()
                 sent = self.publish_pending()
             except PublishError as exc:
                 log.warning("outbox: publishing failed (%s); reconnecting", exc)

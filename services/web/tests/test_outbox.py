@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from gradestack_protocol.broker import BrokerSettings
 from gradestack_protocol.messages import REQUEST_QUEUE, GradingRequest
-from gradestack_web.models import OutboxMessage
+from gradestack_web.models import OutboxMessage, RateLimit
 from gradestack_web.outbox import OutboxPublisher
 from sqlalchemy import func, select
 
@@ -98,3 +99,17 @@ def test_two_publishers_never_send_a_row_twice(make_app, sessions, broker):
     assert sum(p.sent_total for p in publishers) == 30
     received = [GradingRequest.from_json(frame.body).submission_id for frame in drain(settings, REQUEST_QUEUE)]
     assert sorted(received) == sorted(ids)
+
+
+def test_housekeeping_removes_only_old_sent_rows(make_app, sessions, broker):
+    client = make_app(RATE_LIMIT_ENABLED="false").test_client()
+    old, recent, pending = submit(client, 3)
+    with sessions() as session, session.begin():
+        rows = {row.submission_id: row for row in session.scalars(select(OutboxMessage))}
+        rows[old].sent_at = datetime.now(UTC) - timedelta(days=8)
+        rows[recent].sent_at = datetime.now(UTC) - timedelta(days=1)
+        session.add(RateLimit(key="submit:192.0.2.1", window_start=datetime.now(UTC) - timedelta(days=2), count=3))
+    publisher = OutboxPublisher(sessions, BrokerSettings.from_env(broker.endpoints_env()), retention_days=7)
+    assert publisher.housekeeping() == (1, 1)
+    with sessions() as session:
+        assert sorted(session.scalars(select(OutboxMessage.submission_id))) == sorted([recent, pending])
