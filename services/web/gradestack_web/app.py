@@ -57,8 +57,8 @@ class Services:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             return "ok"
-        except Exception as exc:  # any failure means "not ready"; the text goes to the operator
-            log.warning("readiness: database check failed: %s", type(exc).__name__)
+        except Exception as exc:  # any failure means "not ready"
+            log.warning("readiness: database check failed: %s: %s", type(exc).__name__, exc)
             return f"error: {type(exc).__name__}"
 
     def _check_broker(self) -> str:
@@ -68,8 +68,9 @@ class Services:
             conn.disconnect()
             return "ok"
         except Exception as exc:  # readiness must answer, never raise
+            # Details (endpoint names) go to the log, not to whoever can reach the URL.
             log.warning("readiness: broker check failed: %s", exc)
-            return f"error: {exc}"
+            return f"error: {type(exc).__name__}"
 
 
 def create_app(
