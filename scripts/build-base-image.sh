@@ -175,8 +175,19 @@ EOF
   step "CA certificates: $added from the host bundle, $extra from EXTRA_CA_BUNDLE"
   # pip uses its own certifi bundle unless told otherwise.
   printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$root/etc/pip.conf"
-  # Keep images small and stop services from starting while a build installs them.
-  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+  rm -rf "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  if [ "$flavor" = systemd ]; then
+    # Hosts configured by Ansible keep fresh package lists of all three suites:
+    # roles install with cache_valid_time, and an image without lists would look
+    # "recently updated" to apt the moment anything opens its cache.
+    step "apt-get update inside the image"
+    cp /etc/resolv.conf "$root/etc/resolv.conf"
+    chroot "$root" apt-get update -qq >"$WORKDIR/apt-update.log" 2>&1 || {
+      cat "$WORKDIR/apt-update.log" >&2
+      die "apt-get update inside the image failed (output above); check $mirror and $security"
+    }
+    rm -f "$root/etc/resolv.conf" "$root"/var/cache/apt/*.bin
+  fi
   : >"$root/etc/machine-id"
   echo "gradestack-$flavor" >"$root/etc/hostname"
 
