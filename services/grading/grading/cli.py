@@ -66,6 +66,22 @@ def _worker(_args: argparse.Namespace) -> int:
     return run_worker()
 
 
+def _upload(args: argparse.Namespace) -> int:
+    import boto3  # noqa: PLC0415
+
+    from grading.problem_store import upload_problem  # noqa: PLC0415
+
+    s3 = boto3.client("s3")
+    for directory in args.directories:
+        try:
+            keys = upload_problem(s3, args.bucket, Path(directory))
+        except ProblemError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"{directory}: {len(keys)} objects to s3://{args.bucket}/problems/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grading", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     judge.set_defaults(func=_judge)
     worker = commands.add_parser("worker", help="consume grading.requests (configured by environment variables)")
     worker.set_defaults(func=_worker)
+    upload = commands.add_parser("upload-problems", help="validate problem directories and upload them to S3")
+    upload.add_argument(
+        "--bucket", default=os.environ.get("GRADING_BUCKET"), required=not os.environ.get("GRADING_BUCKET")
+    )
+    upload.add_argument("directories", nargs="+")
+    upload.set_defaults(func=_upload)
     return parser
 
 

@@ -1,0 +1,332 @@
+"""The worker against a real ActiveMQ (its own instance: these tests restart it) and moto's S3.
+
+- N jobs in, N results out, with the verdicts the reference solutions earn;
+- a worker SIGKILLed mid-job: the job is redelivered and graded, one done result per
+  submission after deduplication, nothing left running;
+- the broker restarted mid-stream: nothing lost;
+- poison messages: dead-letter queue, IE result, the worker keeps going;
+- SIGTERM: the running job finishes, the worker exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+import pytest
+import stomp
+from gradestack_protocol import GradingRequest, GradingResult
+from gradestack_protocol.broker import BrokerSettings, connect
+from gradestack_protocol.messages import DEAD_LETTER_QUEUE, REQUEST_QUEUE, RESULT_QUEUE
+from grading.problem_store import upload_problem
+
+from testsupport.activemq import ActiveMQServer, start_activemq
+from testsupport.ports import free_port, wait_for_port
+
+from .conftest import PROBLEMS, TEST_UID_BASE, require_root
+
+pytestmark = pytest.mark.slow
+
+WORKER_SCRIPT = Path(__file__).resolve().parents[1] / "grading_worker.py"
+WAIT_S = 180
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActiveMQServer]:
+    require_root()
+    server = start_activemq(tmp_path_factory.mktemp("worker-broker"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def bucket(moto_server) -> str:
+    name = f"grading-test-{uuid.uuid4().hex[:8]}"
+    s3 = boto3.client("s3", **_boto_kwargs(moto_server))
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+    for problem in ("aplusb", "pair-sum"):
+        upload_problem(s3, name, PROBLEMS / problem)
+    return name
+
+
+def _boto_kwargs(moto_server) -> dict:
+    env = moto_server.client_env()
+    return {
+        "endpoint_url": env["AWS_ENDPOINT_URL"],
+        "region_name": env["AWS_REGION"],
+        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+    }
+
+
+class WorkerProcess:
+    _count = 0
+
+    def __init__(self, broker: ActiveMQServer, moto_server, bucket: str, tmp: Path, **extra: str) -> None:
+        WorkerProcess._count += 1
+        self.health_port = free_port()
+        self.log_path = tmp / f"worker-{WorkerProcess._count}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MQ_"))}
+        env |= broker.endpoints_env() | moto_server.client_env()
+        env |= {
+            "GRADING_BUCKET": bucket,
+            "HEALTH_PORT": str(self.health_port),
+            # Each worker its own uid range: slots are exclusive per host.
+            "SANDBOX_UID_BASE": str(TEST_UID_BASE + 100 * WorkerProcess._count),
+            "PROBLEM_CACHE_DIR": str(tmp / f"cache-{WorkerProcess._count}"),
+            "WORKER_ID": f"test-worker-{WorkerProcess._count}",
+            "WORKER_SHUTDOWN_GRACE_S": "60",
+            **extra,
+        }
+        self.log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, str(WORKER_SCRIPT)], stdout=self.log, stderr=subprocess.STDOUT, env=env
+        )
+        wait_for_port(self.health_port, timeout=60, process=self.process)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=90)
+        finally:
+            self.log.close()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def start_worker(broker, moto_server, bucket, tmp_path):
+    started: list[WorkerProcess] = []
+
+    def start(**extra: str) -> WorkerProcess:
+        worker = WorkerProcess(broker, moto_server, bucket, tmp_path, **extra)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.process.poll() is None:
+            worker.kill()
+
+
+class Results(stomp.ConnectionListener):
+    """Collects grading.results (and optionally the DLQ) for the test's own submissions."""
+
+    def __init__(self, broker: ActiveMQServer) -> None:
+        self.broker = broker
+        self.results: list[GradingResult] = []
+        self.dead_letters: list[tuple[dict, str]] = []
+        self.changed = threading.Condition()
+        self.conn = self._connect()
+
+    def _connect(self) -> stomp.Connection12:
+        conn = connect(BrokerSettings.from_env(self.broker.endpoints_env()), listener=self)
+        conn.subscribe(RESULT_QUEUE, id="results", ack="auto")
+        conn.subscribe(DEAD_LETTER_QUEUE, id="dlq", ack="auto")
+        return conn
+
+    def reconnect(self) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.conn = self._connect()
+                return
+            except ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def on_message(self, frame) -> None:
+        with self.changed:
+            if frame.headers.get("subscription") == "dlq":
+                self.dead_letters.append((dict(frame.headers), frame.body))
+            else:
+                self.results.append(GradingResult.from_json(frame.body))
+            self.changed.notify_all()
+
+    def done(self, submission_id: str) -> list[GradingResult]:
+        return [r for r in self.results if r.submission_id == submission_id and r.state == "done"]
+
+    def wait_for(self, predicate, what: str, timeout: float = WAIT_S) -> None:
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    pytest.fail(f"timed out waiting for {what}; results so far: {self.results}")
+                self.changed.wait(min(remaining, 1.0))
+
+    def wait_done(self, ids: list[str], timeout: float = WAIT_S) -> dict[str, GradingResult]:
+        self.wait_for(lambda: all(self.done(i) for i in ids), f"done results for {ids}", timeout)
+        return {i: self.done(i)[0] for i in ids}
+
+    def close(self) -> None:
+        if self.conn.is_connected():
+            self.conn.disconnect()
+
+
+@pytest.fixture
+def results(broker) -> Iterator[Results]:
+    collector = Results(broker)
+    yield collector
+    collector.close()
+
+
+def send_requests(broker: ActiveMQServer, jobs: list[tuple[str, str, str, str]], raw: list[str] = ()) -> None:
+    """jobs: (submission_id, problem_id, language, source); raw: bodies sent as they are."""
+    conn = connect(BrokerSettings.from_env(broker.endpoints_env()))
+    try:
+        for submission_id, problem_id, language, source in jobs:
+            request = GradingRequest(submission_id, problem_id, language, source, datetime.now(UTC).isoformat())
+            conn.send(REQUEST_QUEUE, request.to_json(), headers={"persistent": "true"}, receipt=submission_id)
+        for body in raw:
+            conn.send(REQUEST_QUEUE, body, headers={"persistent": "true"})
+    finally:
+        conn.disconnect(receipt="bye")
+
+
+def solution(problem: str, name: str) -> tuple[str, str]:
+    path = PROBLEMS / problem / "solutions" / name
+    return {".c": "c", ".cpp": "cpp", ".py": "python3"}[path.suffix], path.read_text()
+
+
+def new_id(tag: str) -> str:
+    return f"{tag}-{uuid.uuid4().hex[:10]}"
+
+
+def slot_processes(uid_low: int, uid_high: int) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            uid = int(fields.get("Uid", "0").split()[0])
+            if uid_low <= uid < uid_high and "zombie" not in fields.get("State", ""):
+                found.append(entry.name)
+    return found
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+def test_n_jobs_in_n_results_out(start_worker, results, broker, moto_server, bucket) -> None:
+    worker = start_worker(WORKER_CONCURRENCY="2")
+    cases = {
+        new_id("ac-c"): ("aplusb", "ac.c", "AC"),
+        new_id("ac-py"): ("aplusb", "ac.py", "AC"),
+        new_id("wa-py"): ("aplusb", "wa.py", "WA"),
+        new_id("ce"): ("aplusb", "ce.cpp", "CE"),
+        new_id("rte"): ("aplusb", "rte.c", "RTE"),
+        new_id("ir"): ("aplusb", "ir.py", "IR"),
+        new_id("pair-ac"): ("pair-sum", "ac.py", "AC"),
+        new_id("pair-wa"): ("pair-sum", "wa.cpp", "WA"),
+    }
+    send_requests(broker, [(sid, p, *solution(p, name)) for sid, (p, name, _) in cases.items()])
+    done = results.wait_done(list(cases))
+    assert {sid: r.verdict for sid, r in done.items()} == {sid: v for sid, (_, _, v) in cases.items()}
+    for sid in cases:
+        states = [r.state for r in results.results if r.submission_id == sid]
+        assert states.index("processing") < states.index("done"), states
+    ce = done[next(s for s in cases if s.startswith("ce-"))]
+    assert "undeclared_variable" in ce.compile_output
+    ac = done[next(s for s in cases if s.startswith("ac-c"))]
+    assert [t.verdict for t in ac.tests] == ["AC"] * 4
+    s3 = boto3.client("s3", **_boto_kwargs(moto_server))
+    summary = json.loads(s3.get_object(Bucket=bucket, Key=ac.artifacts_prefix + "summary.json")["Body"].read())
+    assert summary["verdict"] == "AC" and summary["submission_id"] == ac.submission_id
+    with urllib.request.urlopen(f"http://127.0.0.1:{worker.health_port}/health/ready", timeout=10) as response:
+        assert json.load(response)["status"] == "ready"
+    assert worker.stop() == 0
+    logs = worker.logs()
+    assert '"CloudWatchMetrics"' in logs and '"Verdict": "AC"' in logs
+    assert broker.password not in logs
+
+
+def test_sigkill_mid_job_is_redelivered_and_graded_once(start_worker, results, broker) -> None:
+    victim = start_worker()
+    sid = new_id("killed")
+    send_requests(broker, [(sid, "aplusb", *solution("aplusb", "tle.cpp"))])  # ~4 x 1 s of CPU
+    results.wait_for(lambda: any(r.submission_id == sid for r in results.results), "the processing result")
+    time.sleep(1.5)  # let it get into the runs
+    victim.kill()
+    rescuer = start_worker()
+    done = results.wait_done([sid])
+    assert done[sid].verdict == "TLE"
+    assert {r.verdict for r in results.done(sid)} == {"TLE"}  # duplicates, if any, agree
+    assert rescuer.stop() == 0
+    assert "redelivered job" in rescuer.logs()
+    assert slot_processes(TEST_UID_BASE + 100, TEST_UID_BASE + 10_000) == []
+
+
+def test_broker_restart_mid_stream_loses_nothing(start_worker, results, broker) -> None:
+    worker = start_worker(WORKER_CONCURRENCY="2", MQ_HEARTBEAT_MS="1000")
+    language, source = solution("aplusb", "ac.c")
+    ids = [new_id("restart") for _ in range(6)]
+    send_requests(broker, [(sid, "aplusb", language, source) for sid in ids])
+    results.wait_for(lambda: any(results.done(s) for s in ids), "the first done result")
+    broker.restart()
+    results.reconnect()
+    done = results.wait_done(ids)
+    assert {r.verdict for r in done.values()} == {"AC"}
+    assert worker.process.poll() is None
+    assert worker.stop() == 0
+
+
+def test_poison_messages_are_dead_lettered_and_the_worker_goes_on(start_worker, results, broker) -> None:
+    worker = start_worker()
+    bad_language = new_id("cobol")
+    unknown_problem = new_id("noproblem")
+    good = new_id("after-poison")
+    garbage = "this is not json " + uuid.uuid4().hex
+    cobol = json.loads(GradingRequest(bad_language, "aplusb", "c", "x", "now").to_json()) | {"language": "cobol"}
+    send_requests(broker, [], raw=[garbage, json.dumps(cobol)])
+    send_requests(broker, [(unknown_problem, "no-such-problem", "c", "int main(){}")])
+    send_requests(broker, [(good, "aplusb", *solution("aplusb", "ac.py"))])
+    done = results.wait_done([bad_language, unknown_problem, good])
+    assert done[good].verdict == "AC"
+    assert done[bad_language].verdict == "IE" and "language" in done[bad_language].compile_output
+    assert done[unknown_problem].verdict == "IE" and "no-such-problem" in done[unknown_problem].compile_output
+
+    def dead(marker: str) -> bool:
+        return any(marker in body for _headers, body in results.dead_letters)
+
+    results.wait_for(lambda: dead(garbage) and dead(bad_language) and dead(unknown_problem), "3 dead letters")
+    headers = next(h for h, body in results.dead_letters if garbage in body)
+    assert "invalid message" in headers["gradestack-error"]
+    assert worker.process.poll() is None
+    assert worker.stop() == 0
+
+
+def test_sigterm_lets_the_running_job_finish(start_worker, results, broker) -> None:
+    worker = start_worker()
+    sid = new_id("sigterm")
+    language, source = solution("aplusb", "tle.cpp")
+    request = GradingRequest(sid, "aplusb", language, source, datetime.now(UTC).isoformat(), short_circuit=True)
+    send_requests(broker, [], raw=[request.to_json()])
+    results.wait_for(lambda: any(r.submission_id == sid for r in results.results), "the processing result")
+    worker.process.send_signal(signal.SIGTERM)
+    assert worker.stop() == 0
+    done = results.wait_done([sid])[sid]
+    assert done.verdict == "TLE"
+    assert [t.verdict for t in done.tests] == ["TLE", "SC", "SC", "SC"]
