@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html import unescape as html_unescape
 from pathlib import Path
 
 import boto3
@@ -223,6 +225,15 @@ def test_accepted_and_wrong_answer_reach_final_verdicts(stack: Stack):
     assert [t["verdict"] for t in accepted["tests"]] == ["AC", "AC", "AC"]
     assert wrong["verdict"] == "WA", wrong
     assert "WA" in [t["verdict"] for t in wrong["tests"]]
+
+    # The submission page links the worker's artifacts through short-lived presigned S3 URLs.
+    with urllib.request.urlopen(f"{stack.base_url}/submissions/{created['ac']}", timeout=30) as page:  # noqa: S310
+        html = page.read().decode()
+    links = [html_unescape(u) for u in re.findall(r'<a href="(http[^"]+)" rel="noopener noreferrer">', html)]
+    assert links, f"no artifact links on the page:\n{html}"
+    assert all("X-Amz-Signature=" in link and "X-Amz-Expires=" in link for link in links)
+    with urllib.request.urlopen(links[0], timeout=30) as artifact:  # noqa: S310  (moto on loopback)
+        assert artifact.status == 200
 
     # Bad input through the real server: a clear 4xx, nothing queued.
     status, body = stack.api("POST", "/api/submissions", {"problem_id": PROBLEM_ID, "language": "rust", "source": "x"})
