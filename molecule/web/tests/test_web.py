@@ -1,0 +1,81 @@
+"""roles/web, converged: services up, config rendered, nginx answering through gunicorn's socket."""
+
+import json
+
+SERVICES = ["nginx", "gradestack-web.socket", "gradestack-web", "gradestack-web-outbox", "gradestack-web-results"]
+
+
+def test_services_are_enabled_and_running(host):
+    for name in SERVICES:
+        service = host.service(name)
+        assert service.is_enabled, name
+        assert service.is_running, name
+
+
+def test_nginx_listens_and_the_socket_is_nginx_only(host):
+    assert host.socket("tcp://0.0.0.0:80").is_listening
+    sock = host.file("/run/gradestack-web.sock")
+    assert sock.is_socket
+    assert sock.user == "www-data"
+    assert sock.mode == 0o600
+
+
+def test_health_through_nginx(host):
+    out = host.check_output("curl -sS -i http://127.0.0.1/health")
+    assert out.startswith("HTTP/1.1 200")
+    assert json.loads(out.split("\r\n\r\n", 1)[1]) == {"status": "ok"}
+
+
+def test_pages_need_and_reach_the_database(host):
+    # The index lists problems from PostgreSQL: a 200 proves the env file's DB settings and the migration.
+    out = host.check_output("curl -sS -o /dev/null -w '%{http_code} %{content_type}' http://127.0.0.1/")
+    assert out.startswith("200 text/html")
+
+
+def test_static_files_come_from_nginx(host):
+    out = host.check_output("curl -sS -D - -o /dev/null http://127.0.0.1/static/style.css")
+    assert " 200 " in out.splitlines()[0]
+    assert "X-Content-Type-Options: nosniff" in out
+
+
+def test_request_size_is_limited(host):
+    code = host.check_output(
+        "head -c 400000 /dev/zero | curl -sS -o /dev/null -w '%{http_code}' --data-binary @- http://127.0.0.1/api/submissions"
+    )
+    assert code == "413"
+
+
+def test_environment_file_is_private_and_complete(host):
+    env = host.file("/etc/gradestack/web.env")
+    assert env.user == "root"
+    assert env.group == "gradestack"
+    assert env.mode == 0o640
+    assert "DATABASE_PASSWORD='molecule-db-password'" in env.content_string
+    assert "MQ_ENDPOINTS=" in env.content_string
+
+
+def test_app_runs_from_its_own_venv_built_from_wheels(host):
+    current = host.file("/opt/gradestack/web/current")
+    assert current.is_symlink
+    venv = current.linked_to + "/venv"
+    assert host.file(venv + "/bin/gunicorn").exists
+    assert not host.file("/opt/gradestack/web/current/.git").exists
+    pid = host.check_output("systemctl show -p MainPID --value gradestack-web")
+    assert host.check_output(f"readlink /proc/{pid}/exe").startswith("/usr/bin/python3")
+    cmdline = host.file(f"/proc/{pid}/cmdline").content_string
+    assert "/opt/gradestack/web/current/venv/bin/gunicorn" in cmdline
+    assert host.user("gradestack").shell == "/usr/sbin/nologin"
+
+
+def test_operator_command_sees_the_app_settings_without_secrets(host):
+    out = host.check_output("gradestack-web check-config")
+    assert "gradestack" in out
+    assert "molecule-db-password" not in out
+    assert "molecule-secret-key" not in out
+
+
+def test_logrotate_covers_the_logs(host):
+    rules = host.file("/etc/logrotate.d/gradestack-web")
+    assert "/var/log/gradestack/*.log" in rules.content_string
+    host.run_expect([0], "logrotate --debug /etc/logrotate.d/gradestack-web")
+    assert host.file("/var/log/gradestack/access.log").exists
