@@ -4,4 +4,5 @@ pytest_plugins = [
     "testsupport.moto",
     "testsupport.postgres",
     "testsupport.activemq",
+    "testsupport.terraform",
 ]

@@ -12,6 +12,8 @@ through it. Adjustments (see DESIGN.md section 5):
   UntagResource (moto 5.2 has no handlers for them; Terraform's
   aws_appautoscaling_target calls all three). Tags given to
   RegisterScalableTarget are recorded too.
+- CloudWatch Logs answers PutQueryDefinition, DescribeQueryDefinitions and
+  DeleteQueryDefinition (saved Logs Insights queries; missing in moto 5.2).
 - Debian's public Debian 12 AMI (owner 136693071363, the Debian cloud team's
   account) is added to moto's AMI catalogue, so that the web hosts' AMI lookup
   (terraform/modules/compute) resolves as it does on AWS. Switch off with
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 from typing import Any
 
 # Debian's official AWS account (https://wiki.debian.org/Cloud/AmazonEC2Image).
@@ -115,6 +118,47 @@ def add_appautoscaling_tagging() -> None:
     cls._gradestack_tagging = True
 
 
+def add_logs_query_definitions() -> None:
+    """Saved Logs Insights queries (aws_cloudwatch_query_definition), kept per account and region."""
+    import uuid  # noqa: PLC0415
+
+    from moto.logs import responses  # noqa: PLC0415
+
+    cls = responses.LogsResponse
+    if getattr(cls, "_gradestack_query_definitions", False):
+        return
+    store: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+
+    def _definitions(self: Any) -> dict[str, dict[str, Any]]:
+        return store.setdefault((self.current_account, self.region), {})
+
+    def put_query_definition(self: Any) -> str:
+        definitions = _definitions(self)
+        definition_id = self._get_param("queryDefinitionId") or str(uuid.uuid4())
+        definitions[definition_id] = {
+            "queryDefinitionId": definition_id,
+            "name": self._get_param("name"),
+            "queryString": self._get_param("queryString"),
+            "logGroupNames": self._get_param("logGroupNames") or [],
+            "lastModified": int(time.time() * 1000),
+        }
+        return json.dumps({"queryDefinitionId": definition_id})
+
+    def describe_query_definitions(self: Any) -> str:
+        prefix = self._get_param("queryDefinitionNamePrefix") or ""
+        found = [d for d in _definitions(self).values() if d["name"].startswith(prefix)]
+        return json.dumps({"queryDefinitions": sorted(found, key=lambda d: d["name"])})
+
+    def delete_query_definition(self: Any) -> str:
+        removed = _definitions(self).pop(self._get_param("queryDefinitionId"), None)
+        return json.dumps({"success": removed is not None})
+
+    cls.put_query_definition = put_query_definition
+    cls.describe_query_definitions = describe_query_definitions
+    cls.delete_query_definition = delete_query_definition
+    cls._gradestack_query_definitions = True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
@@ -124,6 +168,7 @@ def main() -> None:
     apply_emulator_settings()
     add_debian_ami()
     add_appautoscaling_tagging()
+    add_logs_query_definitions()
     from moto import server  # noqa: PLC0415  (import after the environment is set)
 
     server.main(["--host", args.host, "--port", str(args.port)])

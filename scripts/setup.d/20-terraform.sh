@@ -8,7 +8,8 @@
 # uses the public registry as usual. Tools and tests point TF_CLI_CONFIG_FILE at
 # the file (see scripts/terraform.sh); nothing global is changed.
 #
-# Settings (environment): TF_PLUGIN_MIRROR (default /opt/tf-plugins).
+# Settings (environment): TF_PLUGIN_MIRROR (default /opt/tf-plugins),
+# GRADESTACK_TF_CONFIG_DIR (default <repo>/.cache/terraform; tests use a temp dir).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -16,7 +17,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$REPO/scripts/lib.sh"
 
 MIRROR="${TF_PLUGIN_MIRROR:-/opt/tf-plugins}"
-CONF_DIR="$REPO/.cache/terraform"
+CONF_DIR="${GRADESTACK_TF_CONFIG_DIR:-$REPO/.cache/terraform}"
 CONF="$CONF_DIR/cli.tfrc"
 
 if ! command -v terraform >/dev/null 2>&1; then

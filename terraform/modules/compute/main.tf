@@ -163,6 +163,7 @@ resource "aws_launch_template" "web" {
 # --- Load balancer -------------------------------------------------------------------
 
 resource "aws_lb" "this" {
+  #checkov:skip=CKV2_AWS_20:Port 80 redirects to HTTPS whenever certificate_arn is set (see aws_lb_listener.http); without a certificate HTTP is the only way in.
   #checkov:skip=CKV2_AWS_28:AWS WAF managed rule sets block the site's core traffic: submissions are source code (SQL-, XSS- and shell-looking bodies) larger than the 8 KB body inspection limit.
   name                       = "${var.name}-alb"
   load_balancer_type         = "application"
@@ -181,6 +182,7 @@ resource "aws_lb" "this" {
 }
 
 resource "aws_lb_target_group" "web" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the ALB; ALB-to-host traffic stays in the private subnets and the web hosts accept port 80 from the ALB's security group only.
   name                 = "${var.name}-web"
   port                 = var.web_port
   protocol             = "HTTP"
@@ -207,6 +209,7 @@ resource "aws_lb_target_group" "web" {
 resource "aws_lb_listener" "http" {
   #checkov:skip=CKV_AWS_2:Port 80 redirects to HTTPS whenever certificate_arn is set; without a certificate (dev, the emulator) plain HTTP is the only way in.
   #checkov:skip=CKV2_AWS_20:Same as CKV_AWS_2: the redirect is conditional on a certificate being configured.
+  #checkov:skip=CKV_AWS_103:This listener speaks HTTP (no TLS policy applies); the HTTPS listener uses ELBSecurityPolicy-TLS13-1-2-2021-06.
   load_balancer_arn = aws_lb.this.arn
   port              = 80
   protocol          = "HTTP"

@@ -118,28 +118,32 @@ resource "aws_db_instance" "this" {
 resource "aws_ssm_parameter" "host" {
   name        = "${var.parameter_prefix}/db/host"
   description = "PostgreSQL host name of ${var.name}"
-  type        = "String"
+  type        = "SecureString" # not secret, but one read path (with decryption) for every setting
+  key_id      = var.kms_key_arn
   value       = aws_db_instance.this.address
 }
 
 resource "aws_ssm_parameter" "port" {
   name        = "${var.parameter_prefix}/db/port"
   description = "PostgreSQL port of ${var.name}"
-  type        = "String"
+  type        = "SecureString" # not secret, but one read path (with decryption) for every setting
+  key_id      = var.kms_key_arn
   value       = tostring(aws_db_instance.this.port)
 }
 
 resource "aws_ssm_parameter" "name" {
   name        = "${var.parameter_prefix}/db/name"
   description = "PostgreSQL database name of ${var.name}"
-  type        = "String"
+  type        = "SecureString" # not secret, but one read path (with decryption) for every setting
+  key_id      = var.kms_key_arn
   value       = aws_db_instance.this.db_name
 }
 
 resource "aws_ssm_parameter" "username" {
   name        = "${var.parameter_prefix}/db/username"
   description = "PostgreSQL user of ${var.name}"
-  type        = "String"
+  type        = "SecureString" # not secret, but one read path (with decryption) for every setting
+  key_id      = var.kms_key_arn
   value       = aws_db_instance.this.username
 }
 

@@ -81,14 +81,16 @@ resource "aws_mq_broker" "this" {
 resource "aws_ssm_parameter" "endpoints" {
   name        = "${var.parameter_prefix}/mq/endpoints"
   description = "MQ_ENDPOINTS of ${var.name}: STOMP+SSL failover list"
-  type        = "String"
+  type        = "SecureString" # not secret, but one read path (with decryption) for every setting
+  key_id      = var.kms_key_arn
   value       = join(",", local.stomp_ssl_endpoints)
 }
 
 resource "aws_ssm_parameter" "username" {
   name        = "${var.parameter_prefix}/mq/username"
   description = "MQ_USERNAME of ${var.name}"
-  type        = "String"
+  type        = "SecureString" # not secret, but one read path (with decryption) for every setting
+  key_id      = var.kms_key_arn
   value       = var.username
 }
 

@@ -64,6 +64,9 @@ resource "aws_s3_bucket_logging" "grading" {
   bucket        = aws_s3_bucket.grading.id
   target_bucket = aws_s3_bucket.logs.id
   target_prefix = "s3/${local.grading_bucket}/"
+
+  # S3 checks that the log bucket's policy admits the logging service before it accepts this.
+  depends_on = [aws_s3_bucket_policy.logs]
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "grading" {

@@ -1,0 +1,233 @@
+"""Plan, apply, re-plan and destroy the stack with the real Terraform CLI and AWS provider against moto.
+
+dev and staging are planned; production is applied, planned again (no changes except the
+known emulator drift in emulator_drift.yml) and destroyed. Resource counts and timings are
+printed and written to reports/terraform/emulator.json.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from testsupport.moto import MotoServer, start_moto
+from testsupport.terraform import (
+    LOCAL_BACKEND_OVERRIDE,
+    REPO,
+    TerraformCli,
+    copy_root_module,
+    emulator_override,
+    write_tfvars,
+)
+
+pytestmark = [pytest.mark.terraform, pytest.mark.slow]
+
+DRIFT_FILE = Path(__file__).with_name("emulator_drift.yml")
+REPORT = REPO / "reports" / "terraform" / "emulator.json"
+MEASURED: dict[str, dict] = {}
+
+
+@dataclass
+class Stack:
+    cli: TerraformCli
+    root: Path
+    moto: MotoServer
+    env: dict[str, str] = field(default_factory=dict)
+
+    def tf(self, *args: str, check: bool = True, timeout: float = 900):
+        return self.cli.run([*args], self.root, extra_env=self.env, check=check, timeout=timeout)
+
+    def workspace(self, name: str) -> None:
+        if self.tf("workspace", "select", "-or-create", name, check=False).returncode != 0:
+            raise AssertionError(f"cannot select workspace {name}")
+
+    def plan(self, environment: str, *extra: str) -> dict:
+        tfvars = write_tfvars(self.root, environment)
+        plan_file = f"{environment}.tfplan"
+        self.tf("plan", "-input=false", "-no-color", "-var-file", str(tfvars), "-out", plan_file, *extra)
+        return json.loads(self.tf("show", "-json", plan_file).stdout)
+
+
+@pytest.fixture(scope="module")
+def stack(terraform_cli: TerraformCli, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    work = tmp_path_factory.mktemp("tf-emulator")
+    moto = start_moto(work)
+    try:
+        root = copy_root_module(work / "terraform")
+        (root / "zz_backend_override.tf").write_text(LOCAL_BACKEND_OVERRIDE)
+        (root / "zz_emulator_override.tf").write_text(emulator_override(moto.endpoint))
+        stack = Stack(terraform_cli, root, moto, env={"AWS_EC2_METADATA_DISABLED": "true"})
+        stack.tf("init", "-input=false", "-no-color")
+        yield stack
+    finally:
+        moto.process.terminate()
+        moto.process.wait(timeout=20)
+    if MEASURED:
+        REPORT.parent.mkdir(parents=True, exist_ok=True)
+        REPORT.write_text(json.dumps(MEASURED, indent=2))
+
+
+def creates(plan: dict) -> list[dict]:
+    return [c for c in plan["resource_changes"] if c["change"]["actions"] == ["create"]]
+
+
+def addresses(plan: dict, pattern: str) -> list[str]:
+    return [c["address"] for c in creates(plan) if re.fullmatch(pattern, c["address"])]
+
+
+def planned(plan: dict, address: str) -> dict:
+    for change in plan["resource_changes"]:
+        if change["address"] == address:
+            return change["change"]["after"]
+    raise AssertionError(f"{address} is not in the plan")
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging"])
+def test_plan(stack: Stack, environment: str) -> None:
+    stack.workspace(environment)
+    started = time.monotonic()
+    plan = stack.plan(environment)
+    seconds = round(time.monotonic() - started, 1)
+    count = len(creates(plan))
+    MEASURED[environment] = {"resources": count, "plan_seconds": seconds}
+    print(f"\n{environment}: plan creates {count} resources ({seconds} s)")
+    assert all(c["change"]["actions"] in (["create"], ["no-op"], ["read"]) for c in plan["resource_changes"])
+    assert count >= 50
+
+    db = planned(plan, "module.database.aws_db_instance.this")
+    assert db["instance_class"] in {"db.t3.micro", "db.t3.small"}
+    assert db["multi_az"] is False and db["deletion_protection"] is False and db["skip_final_snapshot"] is True
+    assert planned(plan, "module.messaging.aws_mq_broker.this")["deployment_mode"] == "SINGLE_INSTANCE"
+    assert len(addresses(plan, r"module\.vpc\.aws_nat_gateway\.this\[\d\]")) == 1
+    ssh = addresses(plan, r"module\.security_groups\.aws_vpc_security_group_ingress_rule\.web_ssh\[.*\]")
+    if environment == "dev":
+        assert ssh == ['module.security_groups.aws_vpc_security_group_ingress_rule.web_ssh["0.0.0.0/0"]']
+    else:
+        assert ssh == []
+    service = planned(plan, "module.ecs_grading.aws_ecs_service.grading")
+    assert service["name"] == f"gradestack-{environment}-grading-service"
+    assert service["network_configuration"][0]["assign_public_ip"] is False
+
+
+def load_drift_allow_list() -> list[dict]:
+    entries = yaml.safe_load(DRIFT_FILE.read_text()) or []
+    for entry in entries:
+        assert {"resource_type", "attribute", "reason"} <= set(entry), entry
+        assert len(entry["reason"]) > 20, f"drift entry {entry} needs a real reason"
+    return entries
+
+
+def changed_attributes(before: object, after: object, path: str = "") -> list[str]:
+    """Dotted paths of the leaves that differ (lists by index)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found: list[str] = []
+        for key in sorted(set(before) | set(after)):
+            found += changed_attributes(before.get(key), after.get(key), f"{path}.{key}" if path else key)
+        return found
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        found = []
+        for index, (b, a) in enumerate(zip(before, after, strict=True)):
+            found += changed_attributes(b, a, f"{path}[{index}]")
+        return found
+    return [] if before == after else [path]
+
+
+def unexplained_drift(plan: dict, allow: list[dict]) -> list[str]:
+    problems = []
+    for change in plan["resource_changes"]:
+        actions = change["change"]["actions"]
+        if actions in (["no-op"], ["read"]):
+            continue
+        if actions != ["update"]:
+            problems.append(f"{change['address']}: {actions}")
+            continue
+        before, after = change["change"]["before"], change["change"]["after"]
+        for attribute in changed_attributes(before, after):
+            top = re.split(r"[.\[]", attribute)[0]
+            allowed = any(e["resource_type"] == change["type"] and e["attribute"] in (attribute, top) for e in allow)
+            if not allowed:
+                problems.append(
+                    f"{change['address']}: {attribute}: {_short(before, attribute)} -> {_short(after, attribute)}"
+                )
+    return problems
+
+
+def _short(values: dict, attribute: str) -> str:
+    top = re.split(r"[.\[]", attribute)[0]
+    return json.dumps(values.get(top) if isinstance(values, dict) else values)[:120]
+
+
+def test_production_apply_replan_destroy(stack: Stack) -> None:
+    stack.workspace("production")
+    plan = stack.plan("production")
+    count = len(creates(plan))
+    assert planned(plan, "module.database.aws_db_instance.this")["multi_az"] is True
+    assert planned(plan, "module.messaging.aws_mq_broker.this")["deployment_mode"] == "ACTIVE_STANDBY_MULTI_AZ"
+    assert len(addresses(plan, r"module\.vpc\.aws_nat_gateway\.this\[\d\]")) == 2
+
+    started = time.monotonic()
+    stack.tf("apply", "-input=false", "-no-color", "-auto-approve", "production.tfplan")
+    apply_seconds = round(time.monotonic() - started, 1)
+
+    outputs = {k: v["value"] for k, v in json.loads(stack.tf("output", "-json").stdout).items()}
+    check_outputs(outputs)
+
+    state = stack.tf("state", "list").stdout.split()
+    managed = [a for a in state if not re.search(r"(^|\.)data\.", a)]
+
+    started = time.monotonic()
+    replan = stack.plan("production")
+    replan_seconds = round(time.monotonic() - started, 1)
+    problems = unexplained_drift(replan, load_drift_allow_list())
+    assert not problems, "second plan shows changes that are not known emulator drift:\n" + "\n".join(problems)
+
+    # Deletion protection holds: lift it the way an operator would, then destroy.
+    stack.tf("apply", "-input=false", "-no-color", "-auto-approve", "-var-file", "production.tfvars.json",
+             "-var", "enable_deletion_protection=false", "-var", "db_deletion_protection=false")  # fmt: skip
+    started = time.monotonic()
+    stack.tf("destroy", "-input=false", "-no-color", "-auto-approve", "-var-file", "production.tfvars.json",
+             "-var", "enable_deletion_protection=false", "-var", "db_deletion_protection=false")  # fmt: skip
+    destroy_seconds = round(time.monotonic() - started, 1)
+    assert stack.tf("state", "list").stdout.strip() == ""
+
+    MEASURED["production"] = {
+        "resources": count,
+        "resources_in_state": len(managed),
+        "apply_seconds": apply_seconds,
+        "replan_seconds": replan_seconds,
+        "destroy_seconds": destroy_seconds,
+    }
+    print(f"\nproduction: {count} resources; apply {apply_seconds} s, replan {replan_seconds} s", end="")
+    print(f", destroy {destroy_seconds} s")
+    assert count == len(managed)
+
+
+def check_outputs(outputs: dict) -> None:
+    for name in ("vpc_id", "load_balancer_dns_name", "ecs_cluster_name", "database_endpoint", "database_port",
+                 "grading_bucket_name", "mq_broker_id", "mq_console_url", "ecs_log_group_name",
+                 "alb_target_group_arn", "web_asg_name", "ecs_service_name", "mq_stomp_ssl_endpoints",
+                 "ecr_repository_url", "artifacts_bucket_name"):  # fmt: skip
+        assert outputs.get(name) not in (None, "", []), f"output {name} is empty"
+    assert outputs["vpc_id"].startswith("vpc-")
+    assert outputs["ecs_cluster_name"] == "gradestack-production"
+    assert outputs["ecs_service_name"] == "gradestack-production-grading-service"
+    assert outputs["database_port"] == 5432
+    assert outputs["alb_target_group_arn"].startswith("arn:aws:elasticloadbalancing:")
+    assert outputs["web_asg_name"] == "gradestack-production-web"
+    assert re.fullmatch(r"gradestack-production-grading-\d{12}", outputs["grading_bucket_name"])
+    assert outputs["ecr_repository_url"].endswith("/gradestack-production-grading")
+    assert outputs["mq_console_url"].startswith("https://")
+    endpoints = outputs["mq_stomp_ssl_endpoints"]
+    for endpoint in endpoints:
+        match = re.fullmatch(r"stomp\+ssl://([A-Za-z0-9.-]+):(\d+)", endpoint)
+        assert match, f"{endpoint!r} is not stomp+ssl://host:port"
+        assert 0 < int(match.group(2)) < 65536
+    assert outputs["mq_endpoints"] == ",".join(endpoints)
+    assert outputs["web_release_parameter_name"] == "/gradestack/production/web/release"
