@@ -252,6 +252,10 @@ def test_browser_submits_through_the_form_and_sees_the_verdict(stack: Stack, tmp
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
+            # CSP violations and script errors show up as console errors: the pages must have none.
+            console_errors: list[str] = []
+            page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+            page.on("pageerror", lambda exc: console_errors.append(str(exc)))
             page.goto(f"{stack.base_url}/")
             page.click(f"text={PROBLEM_ID}")
             page.wait_for_url(f"**/problems/{PROBLEM_ID}")
@@ -269,6 +273,7 @@ def test_browser_submits_through_the_form_and_sees_the_verdict(stack: Stack, tmp
         finally:
             browser.close()
     assert (state, verdict) == ("done", "AC"), stack.logs()
+    assert console_errors == []
     assert screenshot.stat().st_size > 0
     if os.environ.get("REPORTS_DIR"):
         reports = Path(os.environ["REPORTS_DIR"])
