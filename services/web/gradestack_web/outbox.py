@@ -3,11 +3,12 @@
 Each web request writes a submission and its outbox row in one transaction; this process
 sends unsent rows to ``grading.requests`` and marks them sent. Guarantees:
 
-- nothing is lost: a row is marked sent only after the broker's RECEIPT for its SEND
-  (the message is persistent, so the broker has stored it by then);
+- nothing is lost: a batch of rows is sent as persistent messages in one STOMP
+  transaction, and the rows are marked sent only after the broker's RECEIPT for the
+  COMMIT (the broker has stored every message of the batch by then);
 - nothing is sent twice in normal operation: rows are claimed with
   ``FOR UPDATE SKIP LOCKED``, so several publishers (one per web host) never send the
-  same row; only a crash between the receipt and the commit resends a row (at-least-once;
+  same row; only a crash between the receipt and the database commit resends a batch (at-least-once;
   the worker and the results consumer are idempotent on submission_id);
 - a broker outage only delays: the publisher reconnects with backoff and drains the backlog.
 """
@@ -150,24 +151,33 @@ class OutboxPublisher:
         self._conn = self._listener = None
 
     # -- publishing -----------------------------------------------------------------
-    def _send(self, row: OutboxMessage) -> None:
+    def _send_batch(self, rows: list[OutboxMessage]) -> None:
+        """Send ``rows`` in one STOMP transaction and wait for the broker's receipt of the COMMIT.
+
+        One transaction per batch means one journal write on the broker instead of one per
+        message, and all-or-nothing: either every row of the batch is confirmed or none is.
+        """
         assert self._conn is not None and self._listener is not None
-        receipt = f"outbox-{row.id}-{uuid.uuid4().hex[:8]}"
+        transaction = f"outbox-{uuid.uuid4().hex}"
+        receipt = f"{transaction}-commit"
         event, errors = self._listener.expect(receipt)
         try:
-            self._conn.send(
-                row.destination,
-                row.payload,
-                content_type="application/json",
-                headers={
-                    "persistent": "true",
-                    "receipt": receipt,
-                    "gradestack-outbox-id": str(row.id),
-                    "gradestack-submission-id": row.submission_id,
-                },
-            )
+            self._conn.begin(transaction=transaction)
+            for row in rows:
+                self._conn.send(
+                    row.destination,
+                    row.payload,
+                    content_type="application/json",
+                    headers={
+                        "persistent": "true",
+                        "transaction": transaction,
+                        "gradestack-outbox-id": str(row.id),
+                        "gradestack-submission-id": row.submission_id,
+                    },
+                )
+            self._conn.commit(transaction=transaction, headers={"receipt": receipt})
             if not event.wait(self.receipt_timeout):
-                raise PublishError(f"no receipt within {self.receipt_timeout:.0f} s")
+                raise PublishError(f"no receipt for the commit within {self.receipt_timeout:.0f} s")
             if errors:
                 raise PublishError(errors[0])
         except (stomp.exception.StompException, OSError) as exc:
@@ -177,8 +187,6 @@ class OutboxPublisher:
 
     def publish_pending(self) -> int:
         """Send one batch of unsent rows; return how many were sent. Raises PublishError on broker trouble."""
-        sent = 0
-        failure: PublishError | None = None
         with self.sessions() as session, session.begin():
             rows = session.scalars(
                 select(OutboxMessage)
@@ -187,22 +195,24 @@ class OutboxPublisher:
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
+            if not rows:
+                return 0
+            failure: PublishError | None = None
+            try:
+                self._send_batch(list(rows))
+            except PublishError as exc:
+                failure = exc
+            now = datetime.now(UTC)
             for row in rows:
                 row.attempts += 1
-                try:
-                    self._send(row)
-                except PublishError as exc:
-                    # Commit what the broker confirmed; this row and the rest wait for the next round.
-                    row.last_error = str(exc)[:500]
-                    failure = exc
-                    break
-                row.sent_at = datetime.now(UTC)
-                row.last_error = ""
-                sent += 1
-        self.sent_total += sent
+                # Committed either way: the bookkeeping of a failed round is worth keeping.
+                row.last_error = str(failure)[:500] if failure else ""
+                if failure is None:
+                    row.sent_at = now
         if failure is not None:
             raise failure
-        return sent
+        self.sent_total += len(rows)
+        return len(rows)
 
     def housekeeping(self) -> tuple[int, int]:
         """Delete sent outbox rows older than the retention and day-old rate-limit windows."""
