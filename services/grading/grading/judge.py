@@ -285,14 +285,20 @@ class Judge:
             output_bytes=64 * 1024,
             nproc=1,
         )
-        result = sandbox.run(
-            [str(checker_program), str(input_path), str(answer_path), str(output_path)],
-            slot=self.slot,
-            cwd=job.check,
-            limits=limits,
-            env=RUN_ENV,
-            run_phase=True,
-        )
+        try:
+            result = sandbox.run(
+                [str(checker_program), str(input_path), str(answer_path), str(output_path)],
+                slot=self.slot,
+                cwd=job.check,
+                limits=limits,
+                env=RUN_ENV,
+                run_phase=True,
+            )
+        finally:
+            # The next test's run must not find this test's answer. These files are ours, in a
+            # root-owned directory the slot cannot write, so removing them by name is safe.
+            for path in (input_path, answer_path, output_path):
+                path.unlink(missing_ok=True)
         if result.signal is not None or result.wall_exceeded or result.output_exceeded:
             return "IE", f"checker crashed or exceeded its limits ({result.signal_name or 'limit'})"
         return checkers.custom_verdict(result.exit_code, result.stdout + result.stderr)

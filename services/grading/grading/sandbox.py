@@ -18,6 +18,7 @@ What every run gets (see SECURITY.md for the threat model):
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 import select
@@ -34,6 +35,7 @@ from pathlib import Path
 from grading import seccomp_policy
 
 READ_CHUNK = 64 * 1024
+REPORT_FD = 3  # where the supervisor writes its one-line report
 
 
 class SandboxError(RuntimeError):
@@ -142,7 +144,11 @@ _build_lock = threading.Lock()
 
 def supervisor_path() -> Path:
     """The compiled supervisor: GRADING_SANDBOX_EXEC (the image ships one), else built once here."""
-    configured = os.environ.get("GRADING_SANDBOX_EXEC")
+    return _supervisor_path(os.environ.get("GRADING_SANDBOX_EXEC", ""), os.environ.get("GRADING_STATE_DIR", ""))
+
+
+@functools.cache
+def _supervisor_path(configured: str, _state: str) -> Path:
     if configured:
         return Path(configured)
     source = resources.files("grading.native").joinpath("sandbox_exec.c").read_bytes()
@@ -172,6 +178,11 @@ _bpf_lock = threading.Lock()
 
 def bpf_file(run_phase: bool) -> Path:
     """The exported seccomp program for a phase, written once per process into the state dir."""
+    return _bpf_file(run_phase, os.environ.get("GRADING_STATE_DIR", ""))
+
+
+@functools.cache
+def _bpf_file(run_phase: bool, _state: str) -> Path:
     flt = seccomp_policy.compiled(run_phase)
     digest = hashlib.sha256(flt.bpf).hexdigest()[:16]
     path = state_dir() / f"seccomp-{'run' if run_phase else 'compile'}-{digest}.bpf"
@@ -211,47 +222,83 @@ def run(
         "--nproc", str(limits.nproc),
         "--nofile", str(limits.nofile),
     ]  # fmt: skip
-    report_r, report_w = os.pipe2(os.O_CLOEXEC)
-    command += ["--report-fd", str(report_w), "--", *argv]
+    command += ["--report-fd", str(REPORT_FD), "--", *argv]
     stdin_fd = (
         os.open(stdin_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         if stdin_path is not None
         else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     )
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    report_r, report_w = os.pipe2(os.O_CLOEXEC)
     started = time.monotonic()
     try:
-        proc = subprocess.Popen(  # noqa: S603  (argv we built; no shell)
+        # posix_spawn (vfork-like, no Python in the child) is thread-safe and cheap. Every
+        # descriptor of ours is close-on-exec; the child gets exactly 0, 1, 2 and the report
+        # pipe, dup2'ed into place (dup2 clears close-on-exec on the copy only).
+        pid = os.posix_spawn(
+            command[0],
             command,
-            stdin=stdin_fd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd="/",
-            close_fds=True,
-            pass_fds=(report_w,),
+            env,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, stdin_fd, 0),
+                (os.POSIX_SPAWN_DUP2, out_w, 1),
+                (os.POSIX_SPAWN_DUP2, err_w, 2),
+                (os.POSIX_SPAWN_DUP2, report_w, REPORT_FD),
+            ],
         )
+    except OSError as exc:
+        for fd in (out_r, err_r, report_r):
+            os.close(fd)
+        raise SandboxError(f"cannot start the sandbox supervisor {command[0]}: {exc.strerror}") from exc
     finally:
-        os.close(report_w)
-        os.close(stdin_fd)
+        for fd in (stdin_fd, out_w, err_w, report_w):
+            os.close(fd)
+    proc = _Supervisor(pid)
     try:
-        stdout, stderr, output_exceeded, wall_exceeded = _collect(proc, limits, started)
+        stdout, stderr, output_exceeded, wall_exceeded = _collect(proc, out_r, err_r, limits, started)
         proc.wait()
         wall_ms = int((time.monotonic() - started) * 1000)
         report = _read_all(report_r).decode("utf-8", "replace").strip()
     finally:
-        os.close(report_r)
+        for fd in (out_r, err_r, report_r):
+            os.close(fd)
         if proc.poll() is None:
-            proc.kill()
+            proc.send_signal(signal.SIGKILL)
             proc.wait()
     return _parse_report(
         report, stdout, stderr, output_exceeded=output_exceeded, wall_exceeded=wall_exceeded, wall_ms=wall_ms
     )
 
 
-def _collect(proc: subprocess.Popen, limits: Limits, started: float) -> tuple[bytes, bytes, bool, bool]:
+class _Supervisor:
+    """Just enough of Popen for one supervisor process."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.status: int | None = None
+
+    def poll(self) -> int | None:
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                self.status = status
+        return self.status
+
+    def wait(self) -> int:
+        if self.status is None:
+            _pid, self.status = os.waitpid(self.pid, 0)
+        return self.status
+
+    def send_signal(self, sig: int) -> None:
+        if self.status is None:  # not reaped yet, so the pid cannot have been reused
+            os.kill(self.pid, sig)
+
+
+def _collect(
+    proc: _Supervisor, out_fd: int, err_fd: int, limits: Limits, started: float
+) -> tuple[bytes, bytes, bool, bool]:
     """Read stdout/stderr until EOF, within the caps and the wall-clock limit."""
-    assert proc.stdout is not None and proc.stderr is not None
-    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
     streams = {out_fd: bytearray(), err_fd: bytearray()}
     caps = {out_fd: limits.output_bytes, err_fd: limits.stderr_bytes}
     poller = select.poll()
@@ -295,10 +342,7 @@ def _collect(proc: subprocess.Popen, limits: Limits, started: float) -> tuple[by
                     if room > 0:
                         streams[fd] += chunk[:room]
                 open_fds.discard(fd)
-    result = bytes(streams[out_fd]), bytes(streams[err_fd]), output_exceeded, wall_exceeded
-    proc.stdout.close()
-    proc.stderr.close()
-    return result
+    return bytes(streams[out_fd]), bytes(streams[err_fd]), output_exceeded, wall_exceeded
 
 
 def _read_nonblocking(fd: int) -> bytes:
