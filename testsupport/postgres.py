@@ -10,6 +10,10 @@ Fixtures:
 - ``postgres_server`` (session): the running server; ``.url()``, ``.env()`` (the
   DATABASE_* variables the web app reads), ``.create_database(name)``.
 - ``postgres_database`` (module): a fresh, empty database for one test module.
+
+The server also accepts TLS (``ssl=on``) with a throwaway CA and a server certificate for
+127.0.0.1/localhost, so clients can test ``sslmode=require`` and ``verify-full`` the way
+they talk to RDS; ``.ca_cert`` is the CA to trust. Plain connections keep working.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class PostgresServer:
     password: str = field(repr=False)
     dbname: str
     data_dir: Path
+    ca_cert: Path | None = None
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     def url(self, driver: str = "postgresql+psycopg") -> str:
@@ -93,6 +98,58 @@ class PostgresServer:
     def drop_database(self, name: str) -> None:
         with self.connect("postgres") as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _make_certificates(directory: Path, owner: str | None) -> Path:
+    """A CA and a server certificate (SAN 127.0.0.1, localhost) signed by it; returns the CA path."""
+
+    def openssl(*args: str) -> None:
+        done = subprocess.run(["openssl", *args], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"openssl {args[0]} failed: {done.stderr}")
+
+    ca_key, ca_cert = directory / "ca.key", directory / "ca.crt"
+    key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.crt"
+    ext = directory / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca_cert),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=gradestack test CA",
+    )
+    openssl("req", *ec, "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca_cert),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-out",
+        str(cert),
+        "-days",
+        "2",
+        "-extfile",
+        str(ext),
+    )
+    if owner:
+        entry = pwd.getpwnam(owner)
+        for path in (key, cert):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+    key.chmod(0o600)  # postgres refuses a key others can read
+    return ca_cert
 
 
 def _owner_kwargs(owner: str | None, cwd: Path) -> dict:
@@ -147,6 +204,7 @@ def start_postgres(log_dir: Path) -> PostgresServer:
         raise RuntimeError(f"initdb failed ({initdb.returncode}):\n{initdb.stdout}\n{initdb.stderr}")
     pwfile.unlink()
 
+    ca_cert = _make_certificates(data_root, owner)
     port = free_port()
     log = log_path.open("wb")
     process = subprocess.Popen(
@@ -169,12 +227,18 @@ def start_postgres(log_dir: Path) -> PostgresServer:
             "full_page_writes=off",
             "-c",
             "max_connections=200",
+            "-c",
+            "ssl=on",
+            "-c",
+            f"ssl_cert_file={data_root / 'server.crt'}",
+            "-c",
+            f"ssl_key_file={data_root / 'server.key'}",
         ],
         **_owner_kwargs(owner, data_root),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    server = PostgresServer("127.0.0.1", port, user, password, "postgres", data_dir, process)
+    server = PostgresServer("127.0.0.1", port, user, password, "postgres", data_dir, ca_cert, process)
     try:
         wait_for_port(port, timeout=60, process=process)
         _wait_until_accepting(server)
