@@ -76,12 +76,13 @@ class Stack:
     env: dict[str, str]
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def logs(self) -> str:
+    def logs(self, tail: int | None = 2000) -> str:
         parts = []
         for name in self.processes:
             path = self.workdir / f"{name}.log"
             if path.exists():
-                parts.append(f"--- {name} (last 2000 chars) ---\n{path.read_text(errors='replace')[-2000:]}")
+                text = path.read_text(errors="replace")
+                parts.append(f"--- {name} ---\n{text[-tail:] if tail else text}")
         return "\n".join(parts)
 
     def start(self, name: str, argv: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -234,6 +235,10 @@ def test_accepted_and_wrong_answer_reach_final_verdicts(stack: Stack):
     assert all("X-Amz-Signature=" in link and "X-Amz-Expires=" in link for link in links)
     with urllib.request.urlopen(links[0], timeout=30) as artifact:  # noqa: S310  (moto on loopback)
         assert artifact.status == 200
+
+    # No process logged a secret.
+    for name in ("MQ_PASSWORD", "DATABASE_PASSWORD", "SECRET_KEY"):
+        assert stack.env[name] not in stack.logs(tail=None), f"{name} appears in a log"
 
     # Bad input through the real server: a clear 4xx, nothing queued.
     status, body = stack.api("POST", "/api/submissions", {"problem_id": PROBLEM_ID, "language": "rust", "source": "x"})
