@@ -178,6 +178,7 @@ def bench_worker(jobs: int, concurrency: int, *, broker, moto, bucket: str, tmp:
     env |= {
         "GRADING_BUCKET": bucket,
         "HEALTH_PORT": str(health_port),
+        "HEALTH_HOST": "127.0.0.1",
         "WORKER_CONCURRENCY": str(concurrency),
         "SANDBOX_UID_BASE": str(UID_BASE + 100 * concurrency),
         "PROBLEM_CACHE_DIR": str(tmp / f"cache-{concurrency}"),

@@ -7,6 +7,7 @@ GRADING_BUCKET             S3 bucket with problems/<id>/... and results/<submiss
 AWS_REGION                 region of the bucket (AWS_ENDPOINT_URL for moto/local)
 WORKER_CONCURRENCY         jobs judged at once (default 1); also the STOMP prefetch
 HEALTH_PORT                port of /health and /health/ready (default 8080)
+HEALTH_HOST                address it listens on (default 0.0.0.0: the container's port)
 PROBLEM_CACHE_DIR          local copy of problems (default <tmp>/gradestack-problems)
 SANDBOX_UID_BASE           first slot uid (default 20000); slot i runs as base + i
 WORKER_MAX_ATTEMPTS        deliveries of one job before it is dead-lettered (default 3)
@@ -51,6 +52,7 @@ class WorkerConfig:
     region: str | None
     concurrency: int = 1
     health_port: int = 8080
+    health_host: str = "0.0.0.0"  # noqa: S104  (a container port, reached through the task's ENI)
     problem_cache_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "gradestack-problems")
     uid_base: int = 20000
     max_attempts: int = 3
@@ -70,6 +72,7 @@ class WorkerConfig:
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
             concurrency=_int(environ, "WORKER_CONCURRENCY", 1, 1, 64),
             health_port=_int(environ, "HEALTH_PORT", 8080, 0, 65535),
+            health_host=environ.get("HEALTH_HOST", "").strip() or "0.0.0.0",  # noqa: S104
             problem_cache_dir=Path(cache) if cache else Path(tempfile.gettempdir()) / "gradestack-problems",
             uid_base=_int(environ, "SANDBOX_UID_BASE", 20000, 1000, 2**31 - 100),
             max_attempts=_int(environ, "WORKER_MAX_ATTEMPTS", 3, 1, 100),

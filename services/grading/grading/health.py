@@ -56,7 +56,7 @@ def create_app(probe: ReadinessProbe, worker_id: str) -> Flask:
     return app
 
 
-def serve(app: Flask, port: int, host: str = "0.0.0.0") -> BaseWSGIServer:  # noqa: S104  (a container port)
+def serve(app: Flask, port: int, host: str) -> BaseWSGIServer:
     server = make_server(host, port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="health", daemon=True)
     thread.start()

@@ -136,7 +136,8 @@ class Worker:
     def run(self) -> int:
         probe = health.ReadinessProbe(self.connected.is_set, lambda: self.s3.head_bucket(Bucket=self.config.bucket))
         if self.config.health_port:
-            self.health_server = health.serve(health.create_app(probe, self.config.worker_id), self.config.health_port)
+            app = health.create_app(probe, self.config.worker_id)
+            self.health_server = health.serve(app, self.config.health_port, self.config.health_host)
         for slot in self.slots:
             # Daemon threads: a job still running when the grace period ends must not keep the
             # process alive; its request is unacked, so the broker hands it to another worker.

@@ -82,6 +82,7 @@ class WorkerProcess:
         env |= {
             "GRADING_BUCKET": bucket,
             "HEALTH_PORT": str(self.health_port),
+            "HEALTH_HOST": "127.0.0.1",
             # Each worker its own uid range: slots are exclusive per host.
             "SANDBOX_UID_BASE": str(TEST_UID_BASE + 100 * WorkerProcess._count),
             "PROBLEM_CACHE_DIR": str(tmp / f"cache-{WorkerProcess._count}"),
