@@ -212,6 +212,8 @@ def stack(tmp_path_factory, postgres_database, moto_server) -> Iterator[Stack]:
 def test_accepted_and_wrong_answer_reach_final_verdicts(stack: Stack):
     status, ready = stack.api("GET", "/health/ready")
     assert status == 200, ready
+    assert ready["checks"] == {"database": "ok", "broker": "ok"}
+    assert ready["outbox"]["unsent"] == 0
     created = {}
     for name, source in (("ac", AC_SOURCE), ("wa", WA_SOURCE)):
         status, body = stack.api(

@@ -48,7 +48,10 @@ class Services:
                 return self._ready_cache[1], self._ready_cache[2]
             checks = {"database": self._check_database(), "broker": self._check_broker()}
             status = 200 if all(c == "ok" for c in checks.values()) else 503
-            body = {"status": "ready" if status == 200 else "not ready", "checks": checks}
+            body: dict[str, Any] = {"status": "ready" if status == 200 else "not ready", "checks": checks}
+            if checks["database"] == "ok":
+                # Informational: a growing backlog means the publisher is down or the broker unreachable.
+                body["outbox"] = self._outbox_backlog()
             self._ready_cache = (now, status, body)
             return status, body
 
@@ -60,6 +63,20 @@ class Services:
         except Exception as exc:  # any failure means "not ready"
             log.warning("readiness: database check failed: %s: %s", type(exc).__name__, exc)
             return f"error: {type(exc).__name__}"
+
+    def _outbox_backlog(self) -> dict[str, Any]:
+        try:
+            with self.engine.connect() as conn:
+                unsent, oldest = conn.execute(
+                    text(
+                        "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) "
+                        "FROM outbox WHERE sent_at IS NULL"
+                    )
+                ).one()
+            return {"unsent": int(unsent), "oldest_unsent_seconds": round(float(oldest), 1)}
+        except Exception as exc:  # e.g. the schema is not migrated yet
+            log.warning("readiness: outbox backlog query failed: %s", type(exc).__name__)
+            return {"error": type(exc).__name__}
 
     def _check_broker(self) -> str:
         try:

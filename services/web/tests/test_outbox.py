@@ -113,3 +113,14 @@ def test_housekeeping_removes_only_old_sent_rows(make_app, sessions, broker):
     assert publisher.housekeeping() == (1, 1)
     with sessions() as session:
         assert sorted(session.scalars(select(OutboxMessage.submission_id))) == sorted([recent, pending])
+
+
+def test_readiness_reports_the_outbox_backlog(make_app, broker):
+    broker.start()  # idempotent: earlier tests may have left it stopped on failure
+    client = make_app(RATE_LIMIT_ENABLED="false", READY_CACHE_SECONDS="0", **broker.endpoints_env()).test_client()
+    submit(client, 2)
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200, ready.json
+    assert ready.json["checks"] == {"database": "ok", "broker": "ok"}
+    assert ready.json["outbox"]["unsent"] == 2
+    assert ready.json["outbox"]["oldest_unsent_seconds"] >= 0
