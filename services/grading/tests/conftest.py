@@ -16,7 +16,9 @@ HOSTILE = Path(__file__).resolve().parent / "hostile"
 
 # Host-side tests use their own uid range: a kill(-1) as a slot uid on the host reaches
 # processes of that uid in every container too, so never share the containers' 20000+.
-TEST_UID_BASE = int(os.environ.get("GRADING_TEST_UID_BASE", "41000"))
+# Each pytest process takes its own block of 1000 uids (41000-60999), so two people
+# running the suite at once never see each other's sandboxed processes.
+TEST_UID_BASE = int(os.environ.get("GRADING_TEST_UID_BASE", str(41000 + (os.getpid() % 20) * 1000)))
 
 
 def require_root() -> None:

@@ -11,9 +11,13 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+from gradestack_protocol import load_problem
+from grading import sandbox
+from grading.judge import Judge
 
 from .conftest import HOSTILE, TEST_UID_BASE, language_of, require_root
 
@@ -98,3 +102,33 @@ def test_every_hostile_program_declares_its_verdict() -> None:
     assert len(PROGRAMS) >= 15
     for program in PROGRAMS:
         assert expected_verdicts(program) <= {"AC", "WA", "TLE", "MLE", "OLE", "RTE", "IR", "CE"}, program
+
+
+SLEEPER = r"""
+#include <stdio.h>
+#include <unistd.h>
+int main(void) { usleep(1500000); puts("BLOCKED"); return 0; }
+"""
+
+
+@pytest.mark.slow
+def test_kill_all_cannot_reach_a_concurrent_slot(private_problem: Path) -> None:
+    """Slot uids isolate concurrent jobs: kill(-1, SIGKILL) in one slot spares the other's run."""
+    problem = load_problem(private_problem)
+    slot_a, slot_b = sandbox.acquire_slot(TEST_UID_BASE), sandbox.acquire_slot(TEST_UID_BASE)
+    try:
+        assert slot_a.uid != slot_b.uid
+        reports = []
+        sleeper = threading.Thread(target=lambda: reports.append(Judge(slot_a).judge(problem, "c", SLEEPER)))
+        sleeper.start()
+        killer = Judge(slot_b)
+        kills = 0
+        while sleeper.is_alive():
+            assert killer.judge(problem, "c", (HOSTILE / "kill_all.c").read_text()).verdict == "AC"
+            kills += 1
+        sleeper.join()
+        assert kills >= 1
+        assert reports[0].verdict == "AC", reports[0].to_json()
+    finally:
+        slot_a.release()
+        slot_b.release()

@@ -1,0 +1,61 @@
+"""testsupport.activemq, which other suites rely on: authentication, persistence settings and
+the individual dead-letter policy (a message NACKed past the redelivery limit ends in
+ActiveMQ.DLQ.<queue>)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+import stomp
+from gradestack_protocol.broker import BrokerConnectError, BrokerSettings, connect
+
+pytestmark = pytest.mark.slow
+
+
+class _Nacker(stomp.ConnectionListener):
+    def __init__(self) -> None:
+        self.conn: stomp.Connection12 | None = None
+        self.deliveries = 0
+        self.dead = threading.Event()
+        self.dead_headers: dict[str, str] = {}
+
+    def on_message(self, frame) -> None:
+        if frame.headers["subscription"] == "dlq":
+            self.dead_headers = dict(frame.headers)
+            self.dead.set()
+            return
+        self.deliveries += 1
+        assert self.conn is not None
+        self.conn.nack(frame.headers["ack"])
+
+
+def test_nacked_message_ends_in_its_own_dead_letter_queue(activemq_server) -> None:
+    queue = f"test.fixture.{uuid.uuid4().hex[:8]}"
+    listener = _Nacker()
+    conn = connect(BrokerSettings.from_env(activemq_server.endpoints_env()), listener=listener)
+    listener.conn = conn
+    try:
+        conn.subscribe(f"ActiveMQ.DLQ.{queue}", id="dlq", ack="auto")
+        conn.subscribe(queue, id="main", ack="client-individual")
+        conn.send(queue, "poison", headers={"persistent": "true"})
+        assert listener.dead.wait(60), f"not dead-lettered after {listener.deliveries} deliveries"
+        assert listener.deliveries == 4  # the first delivery and 3 redeliveries
+        assert listener.dead_headers["original-destination"] == f"/queue/{queue}"
+    finally:
+        conn.disconnect()
+
+
+def test_anonymous_and_wrong_credentials_are_refused(activemq_server) -> None:
+    env = activemq_server.endpoints_env() | {"MQ_USERNAME": "guest", "MQ_PASSWORD": "guest"}
+    with pytest.raises(BrokerConnectError):
+        connect(BrokerSettings.from_env(env), timeout=5)
+
+
+def test_endpoints_env_is_complete(activemq_server) -> None:
+    env = activemq_server.endpoints_env()
+    assert env["MQ_ENDPOINTS"] == f"stomp://127.0.0.1:{activemq_server.stomp_port}"
+    assert env["MQ_USERNAME"] == activemq_server.username
+    assert env["MQ_PASSWORD"] == activemq_server.password
+    assert (activemq_server.base / "conf" / "activemq.xml").read_text().count("@") == 0
