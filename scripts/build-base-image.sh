@@ -213,9 +213,15 @@ EOF
   fi
 
   step "podman import -> $image"
+  local previous=""
+  previous="$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null)" || previous=""
   tar --numeric-owner --xattrs -C "$root" -c . \
     | podman import "${changes[@]}" --message "gradestack $flavor base (debootstrap $SUITE minbase)" - "$image" >/dev/null 2>"$WORKDIR/import.log" \
     || { cat "$WORKDIR/import.log" >&2; die "podman import of $image failed (output above)"; }
+  if [ -n "$previous" ]; then
+    # The replaced image, unless containers still use it (they keep it alive).
+    podman rmi "$previous" >/dev/null 2>&1 || warn "the previous $image ($previous) is still used by containers; kept"
+  fi
   step "built $image in $((SECONDS - started)) s"
 }
 
