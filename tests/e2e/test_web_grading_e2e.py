@@ -171,7 +171,6 @@ def stack(tmp_path_factory, postgres_database, moto_server) -> Iterator[Stack]:
         "GRADING_BUCKET": bucket,
         "GRADESTACK_ENV": "production",
         "SECRET_KEY": secrets.token_hex(32),
-        "SESSION_COOKIE_SECURE": "false",  # plain HTTP on loopback
         "TRUSTED_PROXIES": "127.0.0.1/32",
         "OUTBOX_POLL_SECONDS": "0.2",
     }

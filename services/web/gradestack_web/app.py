@@ -101,11 +101,11 @@ def create_app(
         MAX_CONTENT_LENGTH=settings.max_source_bytes * 4 + _FORM_OVERHEAD,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
     )
     app.json.sort_keys = False  # keep the documented field order in API responses
     services = Services(settings, engine or make_engine(settings.database), environ)
     app.extensions["gradestack"] = services
+    app.session_interface = security.SchemeAwareSessionInterface(settings.session_cookie_secure)
     app.wsgi_app = TrustedProxyMiddleware(app.wsgi_app, settings.trusted_proxies, settings.trusted_proxy_count)
     app.jinja_env.globals["csrf_token"] = security.csrf_token
 

@@ -62,6 +62,13 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _tristate(env: Mapping[str, str], name: str) -> bool | None:
+    """``auto`` (or unset) -> None, otherwise a boolean."""
+    if env.get(name, "").strip().lower() in ("", "auto"):
+        return None
+    return _bool(env, name, False)
+
+
 def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     nets = []
     for raw in env.get(name, "").split(","):
@@ -131,7 +138,7 @@ class Settings:
     rate_limit_enabled: bool = True
     rate_limit_submissions: int = 20
     rate_limit_window_seconds: int = 60
-    session_cookie_secure: bool = False
+    session_cookie_secure: bool | None = None  # None: Secure exactly when the request came over HTTPS
     grading_bucket: str = ""
     aws_region: str = "ap-northeast-2"
     presign_seconds: int = 300
@@ -183,7 +190,7 @@ class Settings:
             rate_limit_enabled=_bool(env, "RATE_LIMIT_ENABLED", True),
             rate_limit_submissions=_int(env, "RATE_LIMIT_SUBMISSIONS", 20, 1),
             rate_limit_window_seconds=_int(env, "RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86400),
-            session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", environment not in LOCAL_ENVIRONMENTS),
+            session_cookie_secure=_tristate(env, "SESSION_COOKIE_SECURE"),
             grading_bucket=env.get("GRADING_BUCKET", "").strip(),
             aws_region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-northeast-2").strip(),
             presign_seconds=_int(env, "ARTIFACT_URL_SECONDS", 300, 1, 3600),

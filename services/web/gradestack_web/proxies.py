@@ -3,8 +3,9 @@
 Two ways to configure it (README: TRUSTED_PROXIES / TRUSTED_PROXY_COUNT):
 
 - ``TRUSTED_PROXIES`` (CIDR list, preferred): the forwarded headers count only when the
-  TCP peer is one of them; the client is the right-most X-Forwarded-For entry that is not a
-  trusted proxy. A request that bypasses the proxies cannot spoof its address.
+  TCP peer is one of them (or a unix-socket peer, i.e. nginx on the same host); the client
+  is the right-most X-Forwarded-For entry that is not a trusted proxy. A request that
+  bypasses the proxies cannot spoof its address.
 - ``TRUSTED_PROXY_COUNT`` (N): like Werkzeug's ProxyFix, take the N-th entry from the right.
   Only safe when the network guarantees every request comes through exactly N proxies
   (e.g. gunicorn bound to 127.0.0.1 behind nginx, behind the ALB: N=2).
@@ -37,7 +38,10 @@ def client_address(
     """Return (client address, whether the request came through a trusted proxy)."""
     hops = [h.strip() for h in forwarded_for.split(",") if h.strip()] if forwarded_for else []
     if trusted:
-        if not _trusted(remote_addr, trusted):
+        # gunicorn on a unix socket reports no peer address: only local processes (nginx) can
+        # connect to the socket, so such a peer counts as a trusted proxy.
+        local_socket = _ip(remote_addr) is None
+        if not local_socket and not _trusted(remote_addr, trusted):
             return remote_addr, False
         for hop in reversed(hops):
             if not _trusted(hop, trusted):

@@ -6,7 +6,8 @@ import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import Response, session
+from flask import Flask, Response, request, session
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import case, literal
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -66,3 +67,19 @@ def rate_limit_hit(session_: Session, key: str, limit: int, window_seconds: int)
     count, window_start = session_.execute(stmt).one()
     retry_after = max(1, int((window_start + timedelta(seconds=window_seconds) - now).total_seconds()) + 1)
     return count <= limit, retry_after
+
+
+class SchemeAwareSessionInterface(SecureCookieSessionInterface):
+    """Marks the session cookie Secure when the request came over HTTPS (``SESSION_COOKIE_SECURE=auto``).
+
+    The scheme is the one the trusted proxies reported (X-Forwarded-Proto), so the same
+    configuration works behind a plain-HTTP ALB listener and an HTTPS one.
+    """
+
+    def __init__(self, forced: bool | None) -> None:
+        self.forced = forced
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        if self.forced is not None:
+            return self.forced
+        return request.scheme == "https"

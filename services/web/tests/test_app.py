@@ -258,3 +258,17 @@ def test_migrate_and_load_problems_are_idempotent(engine, sessions, problems_dir
         assert load_directory(session, problems_dir) == ["aplusb"]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Problem)) == 1
+
+
+def test_session_cookie_secure_follows_the_scheme(make_app):
+    def cookie(app, **headers) -> str:
+        return app.test_client().get("/problems/aplusb", headers=headers).headers["Set-Cookie"]
+
+    auto = make_app(TRUSTED_PROXIES="127.0.0.1/32")
+    assert "Secure" not in cookie(auto)
+    assert "HttpOnly" in cookie(auto)
+    assert "SameSite=Lax" in cookie(auto)
+    assert "Secure" in cookie(auto, **{"X-Forwarded-Proto": "https"})
+    untrusted = make_app(TRUSTED_PROXIES="10.0.0.0/8")
+    assert "Secure" not in cookie(untrusted, **{"X-Forwarded-Proto": "https"})
+    assert "Secure" in cookie(make_app(SESSION_COOKIE_SECURE="true"))

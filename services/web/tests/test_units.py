@@ -90,6 +90,7 @@ NETS = (ipaddress.ip_network("10.0.0.0/16"), ipaddress.ip_network("127.0.0.1/32"
         ("127.0.0.1", "6.6.6.6, 1.2.3.4, 10.0.1.7", NETS, 0, ("1.2.3.4", True)),  # spoofed left entries ignored
         ("127.0.0.1", "10.0.3.3", NETS, 0, ("10.0.3.3", True)),  # every hop trusted: left-most
         ("127.0.0.1", "not-an-ip", NETS, 0, ("127.0.0.1", True)),
+        ("", "1.2.3.4, 10.0.1.7", NETS, 0, ("1.2.3.4", True)),  # unix socket peer: nginx on this host
         ("127.0.0.1", "6.6.6.6, 1.2.3.4, 10.0.1.7", (), 2, ("1.2.3.4", True)),  # count semantics
         ("127.0.0.1", "1.2.3.4", (), 2, ("127.0.0.1", False)),  # fewer hops than proxies
     ],
