@@ -159,9 +159,17 @@ def unexplained_drift(plan: dict, allow: list[dict]) -> list[str]:
     return problems
 
 
-def _short(values: dict, attribute: str) -> str:
-    top = re.split(r"[.\[]", attribute)[0]
-    return json.dumps(values.get(top) if isinstance(values, dict) else values)[:120]
+def _short(values: object, attribute: str) -> str:
+    """The value at a dotted/indexed path, for the failure message."""
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", attribute):
+        if part.startswith("[") and isinstance(values, list):
+            index = int(part[1:-1])
+            values = values[index] if index < len(values) else None
+        elif isinstance(values, dict):
+            values = values.get(part)
+        else:
+            values = None
+    return json.dumps(values)[:400]
 
 
 def test_production_apply_replan_destroy(stack: Stack) -> None:

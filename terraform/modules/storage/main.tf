@@ -118,7 +118,7 @@ data "aws_iam_policy_document" "grading" {
       "${aws_s3_bucket.grading.arn}/*",
     ]
     principals {
-      type        = "*"
+      type        = "AWS" # {"AWS": "*"} is everyone, like "*", and every S3 policy reader parses it
       identifiers = ["*"]
     }
     condition {
@@ -210,7 +210,7 @@ data "aws_iam_policy_document" "logs" {
       "${aws_s3_bucket.logs.arn}/*",
     ]
     principals {
-      type        = "*"
+      type        = "AWS" # {"AWS": "*"} is everyone, like "*", and every S3 policy reader parses it
       identifiers = ["*"]
     }
     condition {
@@ -245,7 +245,7 @@ data "aws_iam_policy_document" "logs" {
   statement {
     sid       = "S3ServerAccessLogs"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.logs.arn}/s3/*"]
+    resources = ["${aws_s3_bucket.logs.arn}/s3/${local.grading_bucket}/*"]
     principals {
       type        = "Service"
       identifiers = ["logging.s3.amazonaws.com"]
