@@ -202,24 +202,17 @@ class Worker:
                     conn.disconnect()
 
     def _shutdown(self) -> None:
+        # No UNSUBSCRIBE: ActiveMQ would hand the running jobs' messages to another worker at
+        # once (they are unacked), and their acks would then be refused. Instead the job
+        # threads stop starting jobs; what they leave unacked (prefetched, never started)
+        # goes back to the queue when the connection closes.
         log.info("stopping: no new jobs, finishing the running ones")
         conn = self.conn
-        if conn is not None and conn.is_connected():
-            with contextlib.suppress(Exception):
-                conn.unsubscribe(id=SUBSCRIPTION_ID)
         deadline = time.monotonic() + self.config.shutdown_grace_s
         for _ in self.threads:
             self.jobs.put(None)
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        # Anything still queued locally was never started: hand it back.
-        while True:
-            try:
-                item = self.jobs.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                self._release(item)
         busy = [t.name for t in self.threads if t.is_alive()]
         if busy:
             log.warning("jobs still running at the end of the grace period", extra={"fields": {"threads": busy}})
@@ -273,12 +266,6 @@ class Worker:
         self._send(REQUEST_QUEUE, delivery.body, headers, RECEIPT_TIMEOUT_S * 2)
         self._ack(delivery)
 
-    def _release(self, delivery: Delivery) -> None:
-        """Give a job we never started back to the broker, without counting an attempt."""
-        if delivery.generation == self.generation and self.connected.is_set():
-            with contextlib.suppress(BrokerUnavailableError):
-                self._resend(delivery, delivery.attempt)
-
     # --- jobs -------------------------------------------------------------------------------
 
     def _job_loop(self, judge: Judge) -> None:
@@ -287,8 +274,7 @@ class Worker:
             if delivery is None:
                 return
             if self.stopping.is_set():
-                self._release(delivery)
-                continue
+                continue  # left unacked: the broker redelivers it when we disconnect
             if delivery.generation != self.generation:
                 continue  # received on a connection that is gone: the broker will redeliver it
             try:

@@ -319,15 +319,19 @@ def test_poison_messages_are_dead_lettered_and_the_worker_goes_on(start_worker, 
     assert worker.stop() == 0
 
 
-def test_sigterm_lets_the_running_job_finish(start_worker, results, broker) -> None:
+def test_sigterm_lets_the_running_job_finish_and_hands_back_the_rest(start_worker, results, broker) -> None:
     worker = start_worker()
-    sid = new_id("sigterm")
+    sid, queued = new_id("sigterm"), new_id("after-sigterm")
     language, source = solution("aplusb", "tle.cpp")
     request = GradingRequest(sid, "aplusb", language, source, datetime.now(UTC).isoformat(), short_circuit=True)
     send_requests(broker, [], raw=[request.to_json()])
+    send_requests(broker, [(queued, "aplusb", *solution("aplusb", "ac.c"))])
     results.wait_for(lambda: any(r.submission_id == sid for r in results.results), "the processing result")
     worker.process.send_signal(signal.SIGTERM)
     assert worker.stop() == 0
     done = results.wait_done([sid])[sid]
     assert done.verdict == "TLE"
     assert [t.verdict for t in done.tests] == ["TLE", "SC", "SC", "SC"]
+    assert not results.done(queued)  # not started by the stopping worker...
+    start_worker()
+    assert results.wait_done([queued])[queued].verdict == "AC"  # ...but not lost either
