@@ -98,6 +98,7 @@ class ResultsConsumer:
         self.client_id = client_id
         self.db_retry_seconds = db_retry_seconds
         self.stop_event = threading.Event()
+        self.db_errors = 0
         self.counts = {APPLIED: 0, STALE: 0, UNKNOWN: 0, MISMATCH: 0, "rejected": 0}
 
     def handle(self, body: str | bytes) -> str:
@@ -109,6 +110,7 @@ class ResultsConsumer:
                     outcome = apply_result(session, result)
                 break
             except Exception:
+                self.db_errors += 1
                 if self.stop_event.is_set():
                     raise
                 log.exception("results: database error on %s; retrying", result.submission_id)

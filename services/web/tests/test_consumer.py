@@ -7,7 +7,9 @@ import itertools
 import pytest
 from gradestack_protocol.broker import BrokerSettings
 from gradestack_protocol.messages import RESULT_QUEUE, GradingResult, TestResult
+from gradestack_web.config import Settings
 from gradestack_web.consumer import APPLIED, STALE, UNKNOWN, ResultsConsumer, apply_result
+from gradestack_web.db import make_engine, make_sessionmaker
 from gradestack_web.models import Submission
 from sqlalchemy import select
 
@@ -139,3 +141,31 @@ def test_consumer_reconnects_after_broker_restart(make_app, sessions, broker):
         thread.join(timeout=30)
     with sessions() as session:
         assert session.scalars(select(Submission.state)).all() == ["done"]
+
+
+@pytest.mark.slow
+def test_a_result_is_not_acked_until_its_transaction_commits(make_app, sessions, broker, db_env):
+    """The database is unreachable for the first consumer: it never acks, so the next consumer gets the result."""
+    settings = BrokerSettings.from_env(broker.endpoints_env())
+    (sid,) = new_submissions(make_app, 1)
+    unreachable = Settings.from_env({**db_env, "DATABASE_PORT": "1", "DATABASE_CONNECT_TIMEOUT": "1"})
+    broken_engine = make_engine(unreachable.database)
+    first = ResultsConsumer(make_sessionmaker(broken_engine), settings, db_retry_seconds=0.2)
+    thread = run_in_thread(first.run)
+    try:
+        publish(settings, RESULT_QUEUE, [done(sid, "AC").to_json()])
+        wait_until(lambda: first.db_errors >= 2, 60, "the first consumer to fail on the database")
+    finally:
+        first.stop()
+        thread.join(timeout=30)
+        broken_engine.dispose()
+    assert state_of(sessions, sid) == ("queued", None)
+
+    second = ResultsConsumer(sessions, settings)
+    thread = run_in_thread(second.run)
+    try:
+        wait_until(lambda: state_of(sessions, sid) == ("done", "AC"), 60, "the redelivered result to be applied")
+    finally:
+        second.stop()
+        thread.join(timeout=30)
+    assert second.counts["applied"] == 1
