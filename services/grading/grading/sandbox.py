@@ -8,7 +8,7 @@ and the output caps while reading, and turns its report into a ``RunResult``.
 What every run gets (see SECURITY.md for the threat model):
 
 - a fresh process group and session, killed as a whole on any limit;
-- the slot's uid/gid (no supplementary groups), no_new_privs, not dumpable;
+- the slot's uid/gid (no supplementary groups), no_new_privs, a parent-death signal;
 - rlimits: CPU, AS, STACK, FSIZE, NPROC, NOFILE, CORE=0, MEMLOCK=0, MSGQUEUE=0;
 - a seccomp filter (seccomp_policy) for its phase;
 - only the environment we pass (never the worker's: no AWS_*, no ECS metadata URIs);

@@ -214,7 +214,6 @@ int main(int argc, char **argv) {
             if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) fail("setresuid");
         }
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail("pdeathsig"); /* cleared by setresuid, so set it here */
-        if (prctl(PR_SET_DUMPABLE, 0) != 0) fail("dumpable");
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("no_new_privs");
         if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) fail("seccomp");
         execv(argv[i], &argv[i]);
