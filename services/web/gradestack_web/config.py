@@ -6,6 +6,7 @@ Secrets (DATABASE_PASSWORD, SECRET_KEY, MQ_PASSWORD) never appear in a repr or a
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -67,6 +68,18 @@ def _tristate(env: Mapping[str, str], name: str) -> bool | None:
     if env.get(name, "").strip().lower() in ("", "auto"):
         return None
     return _bool(env, name, False)
+
+
+def _local_fallback_key(env: Mapping[str, str]) -> str:
+    """Local use only: a key every gunicorn worker and web host of one environment derives alike.
+
+    A random key per process would break CSRF tokens as soon as a form's GET and POST hit
+    different workers. Derived from the database settings, which all web hosts share; it is
+    only as secret as the database password, hence refused outside local environments.
+    """
+    material = "|".join(env.get(k, "") for k in ("DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER"))
+    material += "|" + env.get("DATABASE_PASSWORD", "")
+    return hashlib.sha256(b"gradestack-local-only|" + material.encode()).hexdigest()
 
 
 def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -161,9 +174,7 @@ class Settings:
         secret_key = env.get("SECRET_KEY", "")
         if secret_key.strip().lower() in _PLACEHOLDER_SECRETS or len(secret_key) < 16:
             if environment in LOCAL_ENVIRONMENTS or debug:
-                # Local use only: a random key per process (sessions do not survive restarts,
-                # and two gunicorn workers would not share it, so real deployments must set one).
-                secret_key = os.urandom(32).hex()
+                secret_key = _local_fallback_key(env)
             else:
                 raise ConfigError(
                     "SECRET_KEY is missing, a placeholder or shorter than 16 characters. Set it to a long random "

@@ -19,9 +19,12 @@ def test_production_refuses_missing_or_placeholder_secret(secret):
         Settings.from_env({**PROD, "SECRET_KEY": secret})
 
 
-def test_local_generates_a_secret_and_repr_hides_secrets():
+def test_local_derives_one_secret_per_environment_and_repr_hides_secrets():
     settings = Settings.from_env({"DATABASE_PASSWORD": "hunter2-db-password"})
     assert len(settings.secret_key) == 64
+    # Every worker and host of the environment must agree, or CSRF tokens break between them.
+    assert Settings.from_env({"DATABASE_PASSWORD": "hunter2-db-password"}).secret_key == settings.secret_key
+    assert Settings.from_env({"DATABASE_PASSWORD": "other"}).secret_key != settings.secret_key
     text = repr(settings)
     assert "hunter2" not in text
     assert settings.secret_key not in text
