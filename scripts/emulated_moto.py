@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The emulated environment's AWS: scripts/moto_server.py plus the adjustments the AWS path needs.
 
-Every adjustment of scripts/moto_server.py applies (it is loaded and run as is). The two
+Every adjustment of scripts/moto_server.py applies (it is loaded and run as is). The three
 below make moto behave like AWS where the deploy depends on it; each is applied only
 while moto_server.py does not provide it (they belong there; see the AWS-path report):
 
@@ -18,6 +18,8 @@ while moto_server.py does not provide it (they belong there; see the AWS-path re
   tasks all run, and a steady-state event. Fault injection for tests: a service tagged
   `gradestack:emulator-fault=never-steady` starts no task on its next update and reports
   AWS's "unable to consistently start tasks" event instead.
+- Bucket logging: moto's check of the target bucket's policy crashes (HTTP 500, Terraform
+  retries until it times out) on a statement whose Principal is the string "*".
 
 Usage: emulated_moto.py --port N   (listens on 127.0.0.1)
 """
@@ -70,6 +72,34 @@ def add_secure_transport() -> None:
         return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
 
     FakeBucket.get_permission = get_permission
+
+
+def add_tolerant_log_delivery_check() -> None:
+    """moto's check of a log target bucket's policy crashes on a statement whose Principal is "*" (a string).
+
+    Every bucket of ours has such a statement (the TLS-only Deny), so PutBucketLogging failed with a 500
+    and Terraform retried it until its timeout. Statements without a dict Principal cannot grant the log
+    delivery service anything, so they are left out of the check.
+    """
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from moto.s3.models import FakeBucket  # noqa: PLC0415
+
+    original = FakeBucket._log_permissions_enabled_policy
+
+    def check(target_bucket: Any, target_prefix: str | None) -> bool:
+        if not target_bucket.policy:
+            return False
+        document = json.loads(target_bucket.policy.decode())
+        statements = document.get("Statement", [])
+        statements = statements if isinstance(statements, list) else [statements]
+        document["Statement"] = [s for s in statements if isinstance(s.get("Principal"), dict)]
+        view = SimpleNamespace(
+            policy=json.dumps(document).encode(), partition=target_bucket.partition, name=target_bucket.name
+        )
+        return original(view, target_prefix)
+
+    FakeBucket._log_permissions_enabled_policy = staticmethod(check)
 
 
 def _roll(service: Any) -> Any:
@@ -135,6 +165,8 @@ def main() -> None:
         add_secure_transport()
     if not hasattr(launcher, "add_ecs_deployments"):
         add_ecs_deployments()
+    if not hasattr(launcher, "add_tolerant_log_delivery_check"):
+        add_tolerant_log_delivery_check()
     sys.argv = [str(LAUNCHER), "--host", "127.0.0.1", "--port", str(args.port)]
     launcher.main()
 

@@ -75,8 +75,7 @@ def main() -> None:
         reason = f"the circuit breaker rolled back to {primary.get('taskDefinition')}; {reason}"
     progress = (
         f"{running}/{desired} tasks running, {service.get('pendingCount', 0)} pending, "
-        f"{len(deployments)} deployment(s), rollout {rollout or 'unknown'}"
-        + (f": {reason}" if reason else "")
+        f"{len(deployments)} deployment(s), rollout {rollout or 'unknown'}" + (f": {reason}" if reason else "")
     )
     events = [
         f"{event.get('createdAt')} {event.get('message')}" for event in service.get("events", [])[: params["events"]]

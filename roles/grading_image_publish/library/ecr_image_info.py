@@ -54,7 +54,13 @@ def main() -> None:
         module.fail_json(msg="boto3 is required on the control node (pip install boto3)")
     client = boto3.client("ecr", region_name=module.params["region"])
     name, tag = module.params["repository"], module.params["tag"]
-    result = {"changed": False, "repository_exists": False, "repository_uri": "", "image_exists": False, "image_digest": ""}
+    result = {
+        "changed": False,
+        "repository_exists": False,
+        "repository_uri": "",
+        "image_exists": False,
+        "image_digest": "",
+    }
     try:
         repositories = client.describe_repositories(repositoryNames=[name])["repositories"]
         result.update(repository_exists=True, repository_uri=repositories[0]["repositoryUri"])

@@ -36,7 +36,9 @@ def main() -> None:
     except ImportError:
         module.fail_json(msg="boto3 is required on the control node (pip install boto3)")
     try:
-        data = boto3.client("ecr", region_name=module.params["region"]).get_authorization_token()["authorizationData"][0]
+        data = boto3.client("ecr", region_name=module.params["region"]).get_authorization_token()["authorizationData"][
+            0
+        ]
     except (BotoCoreError, ClientError) as error:
         module.fail_json(msg=f"ecr:GetAuthorizationToken failed: {error}")
     username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")

@@ -134,9 +134,7 @@ def main() -> None:
     if not module.check_mode:
         os.makedirs(dest, mode=0o700, exist_ok=True)
     copied, removed = sync(src, dest, set(module.params["keep"]), module.check_mode)
-    module.exit_json(
-        changed=bool(copied or removed), copied=copied, removed=removed, variables=root_variables(src)
-    )
+    module.exit_json(changed=bool(copied or removed), copied=copied, removed=removed, variables=root_variables(src))
 
 
 if __name__ == "__main__":
