@@ -26,8 +26,9 @@ def test_every_problem_has_accepted_and_rejected_solutions() -> None:
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_reference_solution_verdict(judge: Judge, path: Path) -> None:
     problem = load_problem(path.parent.parent)
-    report = judge.judge(problem, language_of(path), path.read_text())
     expected = path.stem.upper()
+    # Short-circuit keeps the TLE solution to one timed-out test; the verdict is the same.
+    report = judge.judge(problem, language_of(path), path.read_text(), short_circuit=expected != "AC")
     assert report.verdict == expected, report.to_json()
     if expected == "AC":
         assert all(t.verdict == "AC" for t in report.tests)
