@@ -19,7 +19,7 @@ APT_PACKAGES=(
   postgresql                                     # real database for integration tests
   chromium                                       # headless browser test
   libseccomp2                                    # the grading sandbox's syscall filter
-  gcc g++ make git curl ca-certificates python3-venv
+  gcc g++ make git curl ca-certificates openssl python3-venv
 )
 
 install_apt_packages() {
