@@ -32,6 +32,14 @@ pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 DRIFT_FILE = Path(__file__).with_name("emulator_drift.yml")
 REPORT = REPO / "reports" / "terraform" / "emulator.json"
 MEASURED: dict[str, dict] = {}
+# What enable_deletion_protection / db_deletion_protection guard.
+PROTECTED = (
+    "module.compute.aws_lb.this",
+    "module.database.aws_db_instance.this",
+    "module.storage.aws_s3_bucket.grading",
+    "module.storage.aws_s3_bucket.logs",
+    "module.ecs_grading.aws_ecr_repository.grading",
+)
 
 
 @dataclass
@@ -179,6 +187,12 @@ def test_production_apply_replan_destroy(stack: Stack) -> None:
     assert planned(plan, "module.database.aws_db_instance.this")["multi_az"] is True
     assert planned(plan, "module.messaging.aws_mq_broker.this")["deployment_mode"] == "ACTIVE_STANDBY_MULTI_AZ"
     assert len(addresses(plan, r"module\.vpc\.aws_nat_gateway\.this\[\d\]")) == 2
+    assert planned(plan, "module.compute.aws_lb.this")["enable_deletion_protection"] is True
+    db = planned(plan, "module.database.aws_db_instance.this")
+    assert db["deletion_protection"] is True and db["skip_final_snapshot"] is False
+    assert planned(plan, "module.storage.aws_s3_bucket_versioning.grading")["versioning_configuration"][0][
+        "status"
+    ] == ("Enabled")
 
     started = time.monotonic()
     stack.tf("apply", "-input=false", "-no-color", "-auto-approve", "production.tfplan")
@@ -196,12 +210,14 @@ def test_production_apply_replan_destroy(stack: Stack) -> None:
     problems = unexplained_drift(replan, load_drift_allow_list())
     assert not problems, "second plan shows changes that are not known emulator drift:\n" + "\n".join(problems)
 
-    # Deletion protection holds: lift it the way an operator would, then destroy.
-    stack.tf("apply", "-input=false", "-no-color", "-auto-approve", "-var-file", "production.tfvars.json",
-             "-var", "enable_deletion_protection=false", "-var", "db_deletion_protection=false")  # fmt: skip
+    # Deletion protection holds: lift it on the protected resources, the way an operator
+    # would (a full apply would also act on the emulator drift above), then destroy.
+    unprotect = ["-var-file", "production.tfvars.json", "-var", "enable_deletion_protection=false",
+                 "-var", "db_deletion_protection=false"]  # fmt: skip
+    targets = [f"-target={a}" for a in PROTECTED]
+    stack.tf("apply", "-input=false", "-no-color", "-auto-approve", *targets, *unprotect)
     started = time.monotonic()
-    stack.tf("destroy", "-input=false", "-no-color", "-auto-approve", "-var-file", "production.tfvars.json",
-             "-var", "enable_deletion_protection=false", "-var", "db_deletion_protection=false")  # fmt: skip
+    stack.tf("destroy", "-input=false", "-no-color", "-auto-approve", *unprotect)
     destroy_seconds = round(time.monotonic() - started, 1)
     assert stack.tf("state", "list").stdout.strip() == ""
 
