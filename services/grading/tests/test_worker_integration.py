@@ -283,7 +283,7 @@ def test_sigkill_mid_job_is_redelivered_and_graded_once(start_worker, results, b
 def test_broker_restart_mid_stream_loses_nothing(start_worker, results, broker) -> None:
     worker = start_worker(WORKER_CONCURRENCY="2", MQ_HEARTBEAT_MS="1000")
     language, source = solution("aplusb", "ac.c")
-    ids = [new_id("restart") for _ in range(6)]
+    ids = [new_id("restart") for _ in range(10)]  # enough work that the restart lands mid-stream
     send_requests(broker, [(sid, "aplusb", language, source) for sid in ids])
     results.wait_for(lambda: any(results.done(s) for s in ids), "the first done result")
     broker.restart()
