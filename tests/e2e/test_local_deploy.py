@@ -1,0 +1,297 @@
+"""End to end: the local environment deployed, verified, faulted and destroyed, as a user runs it.
+
+One environment is deployed for the whole module (it takes minutes on two cores) with the
+repository's entry playbooks and inventory, renamed so that it never touches anybody's
+`gradestack-local` environment: its containers, network, label and state directory carry a
+random name, its load balancer a free port. The tests run in file order; the last one
+destroys the environment and checks that nothing of it is left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from testsupport.ansible import REPO, run_playbook
+from testsupport.ports import free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.containers, pytest.mark.e2e]
+
+# The entry playbooks a user runs (the lead's root files import the stages).
+DEPLOY = os.environ.get("GRADESTACK_E2E_DEPLOY", "deploy.yml")
+VERIFY = os.environ.get("GRADESTACK_E2E_VERIFY", "verify.yml")
+DESTROY = os.environ.get("GRADESTACK_E2E_DESTROY", "destroy.yml")
+WEB_STAGE = "playbooks/web.yml"
+SOLUTIONS = REPO / "problems" / "aplusb" / "solutions"
+
+
+@dataclass
+class LocalEnv:
+    """A renamed copy of the local environment: inventory, settings and what it has run."""
+
+    name: str
+    inventory: Path
+    extra_vars: dict
+    lb_url: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def run(self, playbook: str, label: str, extra: dict | None = None, timeout: float = 1800):
+        started = time.monotonic()
+        result = run_playbook(
+            playbook, inventory=str(self.inventory), extra_vars={**self.extra_vars, **(extra or {})}, timeout=timeout
+        )
+        self.timings[label] = time.monotonic() - started
+        return result
+
+    def container(self, host: str) -> str:
+        return f"{self.name}-{host}"
+
+    def grading_containers(self) -> list[str]:
+        return podman_names(
+            "ps",
+            "--all",
+            "--filter",
+            f"label=io.gradestack.environment={self.name}",
+            "--filter",
+            "label=io.gradestack.role=grading",
+        )
+
+
+def podman_names(*args: str) -> list[str]:
+    fmt = "{{.Name}}" if args[0] in ("network", "volume") else "{{.Names}}"
+    out = subprocess.run(["podman", *args, "--format", fmt], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.split() if line]
+
+
+def tail(result: subprocess.CompletedProcess, lines: int = 80) -> str:
+    return "\n".join(result.stdout.splitlines()[-lines:])
+
+
+def recap(result: subprocess.CompletedProcess) -> dict[str, dict[str, int]]:
+    """PLAY RECAP counters per host, summed over every playbook run in the output."""
+    totals: dict[str, dict[str, int]] = {}
+    for line in result.stdout.splitlines():
+        if ": ok=" not in line:
+            continue
+        host, counters = line.split(":", 1)
+        counts = totals.setdefault(host.strip(), {})
+        for item in counters.split():
+            key, _, value = item.partition("=")
+            if value.isdigit():
+                counts[key] = counts.get(key, 0) + int(value)
+    return totals
+
+
+def http(url: str, data: dict | None = None, timeout: float = 10) -> tuple[int, str, bytes]:
+    assert url.startswith("http://127.0.0.1:"), url
+    body = json.dumps(data).encode() if data is not None else None
+    request = urllib.request.Request(  # noqa: S310 (the load balancer's loopback URL, checked above)
+        url, data=body, headers={"Content-Type": "application/json"} if body else {}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.headers.get("Content-Type", ""), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), error.read()
+
+
+def submit(env: LocalEnv, solution: str, language: str = "python3") -> str:
+    source = (SOLUTIONS / solution).read_text()
+    status, _, body = http(
+        f"{env.lb_url}/api/submissions", {"problem_id": "aplusb", "language": language, "source": source}
+    )
+    assert status == 201, body
+    return json.loads(body)["id"]
+
+
+def wait_verdict(env: LocalEnv, submission_id: str, timeout: float = 240) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        status, _, body = http(f"{env.lb_url}/api/submissions/{submission_id}")
+        if status == 200 and json.loads(body)["final"]:
+            return json.loads(body)
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"submission {submission_id} not graded within {timeout:.0f}s: {status} {body[:300]!r}"
+            )
+        time.sleep(2)
+
+
+def make_env(workdir: Path) -> LocalEnv:
+    name = f"gse2e-{secrets.token_hex(3)}"
+    inventory = yaml.safe_load((REPO / "inventories" / "local" / "hosts.yml").read_text())
+
+    def rename(group: dict) -> None:
+        for host, hostvars in (group.get("hosts") or {}).items():
+            if hostvars and "ansible_host" in hostvars:
+                hostvars["ansible_host"] = f"{name}-{host}"
+        for child in (group.get("children") or {}).values():
+            rename(child or {})
+
+    rename(inventory["all"])
+    (workdir / "inventory").mkdir()
+    inventory_file = workdir / "inventory" / "hosts.yml"
+    inventory_file.write_text(yaml.safe_dump(inventory))
+    port = free_port()
+    extra_vars = {
+        "gradestack_root": str(REPO),
+        "gradestack_state_dir": str(workdir / "state"),
+        # Artifacts are keyed by their source version: sharing the cache only saves rebuilding.
+        "gradestack_artifacts_dir": str(REPO / ".state" / "local" / "artifacts"),
+        "local_lb_port": port,
+        "local_network_name": name,
+        "local_provision_label_value": name,
+        "grading_service_name_prefix": f"{name}-grading",
+    }
+    return LocalEnv(name=name, inventory=inventory_file, extra_vars=extra_vars, lb_url=f"http://127.0.0.1:{port}")
+
+
+def leftovers(env: LocalEnv) -> dict[str, list[str]]:
+    label = f"label=io.gradestack.environment={env.name}"
+    return {
+        "containers": podman_names("ps", "--all", "--filter", label)
+        + [n for n in podman_names("ps", "--all") if n.startswith(env.name)],
+        "networks": [n for n in podman_names("network", "ls") if n.startswith(env.name)],
+        "volumes": podman_names("volume", "ls", "--filter", label)
+        + [v for v in podman_names("volume", "ls") if v.startswith(env.name)],
+    }
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    if shutil.which("podman") is None:
+        # Required under CI: a missing tool is a failure there, a skip on a developer's machine.
+        if os.environ.get("CI") == "true":
+            pytest.fail("podman is required for the local end-to-end tests (apt-get install podman runc)")
+        pytest.skip("podman is not installed")
+    env = make_env(tmp_path_factory.mktemp("local-e2e"))
+    result = env.run(DEPLOY, "first deploy")
+    assert result.returncode == 0, f"first deploy failed:\n{tail(result, 150)}"
+    env.first_deploy_output = result.stdout
+    yield env
+    # Normally test_destroy_leaves_nothing has done this; after a failure it has not.
+    if any(leftovers(env).values()):
+        env.run(DESTROY, "destroy (cleanup)")
+    print("\nlocal e2e timings (s): " + ", ".join(f"{k}={v:.0f}" for k, v in env.timings.items()))
+
+
+def test_first_deploy_prints_the_url(deployed):
+    assert f"Open {deployed.lb_url}" in deployed.first_deploy_output
+    status, content_type, _ = http(deployed.lb_url + "/")
+    assert (status, content_type.split(";")[0]) == (200, "text/html")
+
+
+def test_second_deploy_changes_nothing(deployed):
+    result = deployed.run(DEPLOY, "no-op deploy")
+    assert result.returncode == 0, tail(result)
+    changed = {host: counts.get("changed", 0) for host, counts in recap(result).items()}
+    assert changed and all(count == 0 for count in changed.values()), f"changed tasks on a second deploy: {changed}"
+    assert deployed.timings["no-op deploy"] < deployed.timings["first deploy"]
+
+
+def test_verify_passes_and_writes_a_junit_report(deployed):
+    result = deployed.run(VERIFY, "verify")
+    assert result.returncode == 0, tail(result, 120)
+    report = REPO / "reports" / "verify-local.xml"
+    text = report.read_text()
+    assert 'failures="0"' in text
+    for check in (
+        "load balancer answers 200 text/html",
+        "web host web-1 healthy",
+        "web host web-2 healthy",
+        "database reachable from a web host",
+        "broker accepts STOMP CONNECT",
+        "S3 put, get and delete",
+        "reaches AC",
+        "reaches WA",
+    ):
+        assert check in text, check
+
+
+def test_a_submission_through_the_load_balancer_is_graded(deployed):
+    assert wait_verdict(deployed, submit(deployed, "ac.py"))["verdict"] == "AC"
+    assert wait_verdict(deployed, submit(deployed, "wa.py"))["verdict"] == "WA"
+
+
+def test_a_stopped_web_host_is_reported_while_the_load_balancer_keeps_serving(deployed):
+    web2 = deployed.container("web-2")
+    subprocess.run(["podman", "stop", "--time", "5", web2], check=True, capture_output=True)
+    try:
+        for _ in range(5):
+            status, _, _ = http(deployed.lb_url + "/")
+            assert status == 200
+        result = deployed.run(VERIFY, "verify with web-2 stopped")
+        assert result.returncode != 0
+        assert "FAIL | web host web-2 healthy" in result.stdout
+        assert "PASS | web host web-1 healthy" in result.stdout
+        assert "PASS | load balancer answers 200 text/html" in result.stdout
+    finally:
+        subprocess.run(["podman", "start", web2], check=True, capture_output=True)
+    # Back in service by itself: systemd starts the enabled units, HAProxy's health check readmits it.
+    result = deployed.run(VERIFY, "verify after restart", timeout=900)
+    for _ in range(30):
+        if result.returncode == 0:
+            break
+        time.sleep(5)
+        result = deployed.run(VERIFY, "verify after restart")
+    assert result.returncode == 0, tail(result)
+
+
+def test_a_grading_container_killed_mid_job_does_not_lose_the_job(deployed):
+    workers = deployed.grading_containers()
+    assert len(workers) >= 2
+    ids = [submit(deployed, "ac.cpp", "cpp") for _ in range(4)]
+    # Kill a worker while the jobs are being compiled and judged; unacknowledged jobs go back to the queue.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        states = [json.loads(http(f"{deployed.lb_url}/api/submissions/{i}")[2])["state"] for i in ids]
+        if any(state not in ("queued", "pending") for state in states):
+            break
+        time.sleep(0.5)
+    subprocess.run(["podman", "kill", workers[0]], check=True, capture_output=True)
+    verdicts = [wait_verdict(deployed, i, timeout=300)["verdict"] for i in ids]
+    assert verdicts == ["AC"] * len(ids)
+
+
+def test_a_failed_host_stops_the_rolling_deploy_and_the_others_keep_serving(deployed):
+    web2 = deployed.container("web-2")
+    broken = "/etc/nginx/conf.d/zz-broken.conf"
+    subprocess.run(["podman", "exec", web2, "sh", "-c", f"echo 'this is not nginx;' > {broken}"], check=True)
+    try:
+        # A settings change: every host is drained and converged in turn; web-2 cannot be.
+        result = deployed.run(WEB_STAGE, "rolling deploy, web-2 failing", extra={"web_gunicorn_workers": 3})
+        assert result.returncode != 0
+        assert "Rolling deploy stopped: web-2 failed to converge" in result.stdout
+        counts = recap(result)
+        assert counts["web-1"]["failed"] == 0 and counts["web-2"]["failed"] == 1
+        for _ in range(6):
+            status, content_type, _ = http(deployed.lb_url + "/")
+            assert (status, content_type.split(";")[0]) == (200, "text/html")
+        workers = subprocess.run(
+            ["podman", "exec", deployed.container("web-1"), "pgrep", "-c", "-f", "gunicorn"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert int(workers.stdout) == 4  # web-1 runs the new setting: master + 3 workers
+    finally:
+        subprocess.run(["podman", "exec", web2, "rm", "-f", broken], check=True)
+    result = deployed.run(WEB_STAGE, "rolling deploy, repaired")
+    assert result.returncode == 0, tail(result)
+
+
+def test_destroy_leaves_nothing(deployed):
+    result = deployed.run(DESTROY, "destroy")
+    assert result.returncode == 0, tail(result)
+    assert leftovers(deployed) == {"containers": [], "networks": [], "volumes": []}
