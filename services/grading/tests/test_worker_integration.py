@@ -335,3 +335,29 @@ def test_sigterm_lets_the_running_job_finish_and_hands_back_the_rest(start_worke
     assert not results.done(queued)  # not started by the stopping worker...
     start_worker()
     assert results.wait_done([queued])[queued].verdict == "AC"  # ...but not lost either
+
+
+def test_a_job_that_keeps_failing_is_retried_then_dead_lettered(start_worker, results, broker, moto_server, bucket):
+    """A failure that might be transient (here: the problem's checker does not compile) is
+    retried with the attempt counted in the message, then dead-lettered with an IE result."""
+    s3 = boto3.client("s3", **_boto_kwargs(moto_server))
+    upload_problem(s3, bucket, PROBLEMS / "pair-sum")
+    for key in ("problem.json", "tests/01.in", "tests/01.out"):
+        body = s3.get_object(Bucket=bucket, Key=f"problems/pair-sum/{key}")["Body"].read()
+        if key == "problem.json":
+            body = body.replace(b'"pair-sum"', b'"broken-checker"')
+        s3.put_object(Bucket=bucket, Key=f"problems/broken-checker/{key}", Body=body)
+    s3.put_object(Bucket=bucket, Key="problems/broken-checker/checker.cpp", Body=b"this is not C++\n")
+    worker = start_worker(WORKER_MAX_ATTEMPTS="2")
+    sid = new_id("keeps-failing")
+    send_requests(broker, [(sid, "broken-checker", *solution("pair-sum", "ac.py"))])
+    done = results.wait_done([sid])[sid]
+    assert done.verdict == "IE"
+    assert "checker" in done.compile_output
+    results.wait_for(lambda: any(sid in body for _h, body in results.dead_letters), "the dead letter")
+    headers = next(h for h, body in results.dead_letters if sid in body)
+    assert headers["gradestack-attempt"] == "2"
+    processing = [r for r in results.results if r.submission_id == sid and r.state == "processing"]
+    assert len(processing) == 2  # one per attempt
+    assert "job failed, retrying later" in worker.logs()
+    assert worker.stop() == 0
