@@ -36,6 +36,7 @@ from grading import seccomp_policy
 
 READ_CHUNK = 64 * 1024
 REPORT_FD = 3  # where the supervisor writes its one-line report
+SUPERVISOR_GRACE_S = 10.0
 
 
 class SandboxError(RuntimeError):
@@ -308,17 +309,25 @@ def _collect(
     deadline = started + limits.wall_ms / 1000
     output_exceeded = wall_exceeded = terminated = False
 
+    terminated_at = 0.0
+
     def terminate() -> None:
-        nonlocal terminated
+        nonlocal terminated, terminated_at
         if not terminated and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)  # the supervisor kills the target's whole group
-        terminated = True
+        terminated, terminated_at = True, time.monotonic()
 
     while open_fds:
         remaining = deadline - time.monotonic()
         if remaining <= 0 and not terminated:
             wall_exceeded = True
             terminate()
+        if terminated and time.monotonic() - terminated_at > SUPERVISOR_GRACE_S:
+            # The supervisor should have finished in milliseconds; never wait on it forever.
+            # (SIGKILL reaches the target too: its parent-death signal.)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+            break
         timeout_ms = 1000 if terminated else max(1, int(remaining * 1000) + 1)
         for fd, _event in poller.poll(timeout_ms):
             chunk = os.read(fd, READ_CHUNK)
@@ -326,23 +335,25 @@ def _collect(
                 poller.unregister(fd)
                 open_fds.discard(fd)
                 continue
-            buffer = streams[fd]
-            room = caps[fd] - len(buffer)
-            if room > 0:
-                buffer += chunk[:room]
             # stderr beyond its cap is dropped silently: it is diagnostics, not output.
-            if len(chunk) > room and fd == out_fd:
+            if not _keep(streams[fd], chunk, caps[fd]) and fd == out_fd:
                 output_exceeded = True
                 terminate()
         if terminated and proc.poll() is not None and open_fds:
             # The supervisor is gone (it killed everything); anything left is buffered data.
             for fd in list(open_fds):
                 while chunk := _read_nonblocking(fd):
-                    room = caps[fd] - len(streams[fd])
-                    if room > 0:
-                        streams[fd] += chunk[:room]
+                    _keep(streams[fd], chunk, caps[fd])
                 open_fds.discard(fd)
     return bytes(streams[out_fd]), bytes(streams[err_fd]), output_exceeded, wall_exceeded
+
+
+def _keep(buffer: bytearray, chunk: bytes, cap: int) -> bool:
+    """Append what fits under ``cap``; False when the chunk did not fit entirely."""
+    room = cap - len(buffer)
+    if room > 0:
+        buffer += chunk[:room]
+    return len(chunk) <= room
 
 
 def _read_nonblocking(fd: int) -> bytes:
