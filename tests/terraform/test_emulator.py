@@ -7,8 +7,10 @@ printed and written to reports/terraform/emulator.json.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from testsupport.moto import MotoServer, start_moto
 from testsupport.terraform import (
     LOCAL_BACKEND_OVERRIDE,
     REPO,
+    TEST_SECRETS,
     TerraformCli,
     copy_root_module,
     emulator_override,
@@ -119,9 +122,22 @@ def test_plan(stack: Stack, environment: str) -> None:
         assert ssh == ['module.security_groups.aws_vpc_security_group_ingress_rule.web_ssh["0.0.0.0/0"]']
     else:
         assert ssh == []
+    check_user_data(planned(plan, "module.compute.aws_launch_template.web")["user_data"], environment)
     service = planned(plan, "module.ecs_grading.aws_ecs_service.grading")
     assert service["name"] == f"gradestack-{environment}-grading-service"
     assert service["network_configuration"][0]["assign_public_ip"] is False
+
+
+def check_user_data(encoded: str, environment: str) -> None:
+    """The boot script is valid bash, follows the bundle contract and carries no secret."""
+    script = base64.b64decode(encoded).decode()
+    syntax = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True, check=False)
+    assert syntax.returncode == 0, syntax.stderr
+    assert f"RELEASE_PARAMETER='/gradestack/{environment}/web/release'" in script
+    assert "BUNDLE_PREFIX='artifacts/web-bundle/'" in script
+    assert 'ansible-playbook" -c local -i localhost, site.yml' in script
+    for secret in TEST_SECRETS.values():
+        assert secret not in script
 
 
 def load_drift_allow_list() -> list[dict]:
@@ -255,3 +271,58 @@ def check_outputs(outputs: dict) -> None:
         assert 0 < int(match.group(2)) < 65536
     assert outputs["mq_endpoints"] == ",".join(endpoints)
     assert outputs["web_release_parameter_name"] == "/gradestack/production/web/release"
+
+
+def test_invalid_settings_are_rejected_with_clear_messages(stack: Stack) -> None:
+    """Variable validation: every bad value is reported at once, naming what to use instead."""
+    stack.workspace("invalid")
+    tfvars = write_tfvars(
+        stack.root,
+        "dev",
+        mq_instance_type="mq.t3.small",
+        vpc_cidr="10.0.0.0/33",
+        db_password="short",  # noqa: S106  (an invalid test value)
+        mq_admin_password="has,comma-and=equals",  # noqa: S106  (an invalid test value)
+        ecs_task_cpu=300,
+        ssh_cidr_blocks=["office"],
+        grading_container_image="grading service",
+    )
+    result = stack.tf("plan", "-input=false", "-no-color", "-var-file", str(tfvars), check=False)
+    assert result.returncode != 0
+    errors = " ".join(result.stderr.split())
+    for expected in (
+        "There is no mq.t3.small; use mq.m5.large for active/standby.",
+        "vpc_cidr must be an IPv4 CIDR block",
+        "db_password must be 12-128 printable ASCII characters",
+        "no commas, colons, equal signs or whitespace",
+        "ecs_task_cpu must be one of the Fargate CPU sizes",
+        "ssh_cidr_blocks must be a list of IPv4 CIDR blocks",
+        "grading_container_image must be an image reference",
+    ):
+        assert expected in errors, f"missing error {expected!r} in:\n{result.stderr[-4000:]}"
+
+
+def test_inconsistent_settings_fail_their_preconditions(stack: Stack) -> None:
+    """Cross-setting rules: overlapping subnets, a Fargate size that does not exist, ASG bounds, broker size."""
+    stack.workspace("inconsistent")
+    tfvars = write_tfvars(
+        stack.root,
+        "dev",
+        database_subnet_cidrs=["10.0.1.0/24", "10.0.6.0/24"],
+        ecs_task_cpu=256,
+        ecs_task_memory=4096,
+        min_size=3,
+        max_size=2,
+        desired_capacity=2,
+        mq_deployment_mode="ACTIVE_STANDBY_MULTI_AZ",
+    )
+    result = stack.tf("plan", "-input=false", "-no-color", "-var-file", str(tfvars), check=False)
+    assert result.returncode != 0
+    errors = " ".join(result.stderr.split())
+    for expected in (
+        "Subnet CIDR blocks must not overlap each other.",
+        "ecs_task_cpu/ecs_task_memory is not a Fargate size",
+        "min_size <= desired_capacity <= max_size",
+        "ACTIVE_STANDBY_MULTI_AZ needs an mq.m5.* instance type",
+    ):
+        assert expected in errors, f"missing error {expected!r} in:\n{result.stderr[-4000:]}"

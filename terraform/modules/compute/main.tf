@@ -82,6 +82,8 @@ data "aws_iam_policy_document" "web" {
     sid     = "ReadEnvironmentSettings"
     actions = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]
     resources = [
+      # GetParametersByPath authorises against the path itself, the others against each parameter.
+      "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.name}:*:parameter/${local.parameter_path}",
       "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.name}:*:parameter/${local.parameter_path}/*",
     ]
   }
