@@ -192,7 +192,10 @@ def stack(tmp_path_factory, postgres_database, moto_server) -> Iterator[Stack]:
             [sys.executable, str(WORKER)],
             {
                 "WORKER_CONCURRENCY": "1",
+                "HEALTH_HOST": "127.0.0.1",
                 "HEALTH_PORT": str(free_port()),
+                # Clear of the local environment's worker containers (20000+) and the grading tests' slots.
+                "SANDBOX_UID_BASE": "39000",
                 "PROBLEM_CACHE_DIR": str(workdir / "problem-cache"),
             },
         )
