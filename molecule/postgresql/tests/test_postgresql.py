@@ -1,6 +1,6 @@
 """roles/postgresql: the server runs, listens on the network, and the application user logs in over TLS."""
 
-PASSWORD = "molecule-db-secret-1"
+PASSWORD = "molecule-db-secret-1"  # noqa: S105  (throwaway secret of the test container, see converge.yml)
 
 
 def _address(host) -> str:

@@ -1,0 +1,79 @@
+"""roles/load_balancer: HAProxy routes round robin to healthy backends and drains one on request.
+
+The side_effect step drained app-1 through tasks/server_state.yml; the tests run in
+file order and put it back before checking round robin and health checks.
+"""
+
+from pathlib import Path
+
+import pytest
+
+SOCKET = "/run/haproxy/admin.sock"
+CLIENT = "/tmp/haproxy_admin.py"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def admin_client(host):
+    source = (Path(__file__).parent / "haproxy_admin.py").read_text()
+    host.check_output(f"cat > {CLIENT} <<'CLIENT_EOF'\n{source}\nCLIENT_EOF")
+
+
+def admin(host, command: str) -> str:
+    return host.check_output(f"python3 {CLIENT} {SOCKET} '{command}'")
+
+
+def server_status(host) -> dict[str, str]:
+    rows = [line.split(",") for line in admin(host, "show stat").splitlines() if line.startswith("web,")]
+    return {row[1]: row[17] for row in rows if row[1] not in ("FRONTEND", "BACKEND")}
+
+
+def get(host, path: str = "/") -> str:
+    return host.check_output(f"curl -sS -f http://127.0.0.1:80{path}").strip()
+
+
+def wait_until(host, server: str, status: str) -> None:
+    # HAProxy's checks run every 2 s; poll the runtime API instead of sleeping a fixed time.
+    for _ in range(60):
+        if server_status(host).get(server, "").startswith(status):
+            return
+        host.run("sleep 1")
+    raise AssertionError(f"{server} never became {status}: {server_status(host)}")
+
+
+def test_haproxy_running_and_enabled(host):
+    service = host.service("haproxy")
+    assert service.is_running
+    assert service.is_enabled
+
+
+def test_listens_on_port_80(host):
+    assert host.socket("tcp://0.0.0.0:80").is_listening
+
+
+def test_config_has_health_checks_and_round_robin(host):
+    text = host.file("/etc/haproxy/haproxy.cfg").content_string
+    assert "balance roundrobin" in text
+    assert "http-check send meth GET uri /health" in text
+    assert "server app-1 127.0.0.1:8081" in text
+    assert "level admin" in text
+
+
+def test_drained_server_gets_no_traffic(host):
+    assert server_status(host)["app-1"].startswith("MAINT")
+    assert {get(host) for _ in range(6)} == {"app-2"}
+
+
+def test_enabled_servers_share_traffic_round_robin(host):
+    admin(host, "enable server web/app-1")
+    wait_until(host, "app-1", "UP")
+    assert {get(host) for _ in range(6)} == {"app-1", "app-2"}
+
+
+def test_unhealthy_server_is_taken_out(host):
+    host.check_output("systemctl stop app-2")
+    try:
+        wait_until(host, "app-2", "DOWN")
+        assert {get(host) for _ in range(6)} == {"app-1"}
+    finally:
+        host.check_output("systemctl start app-2")
+    wait_until(host, "app-2", "UP")
