@@ -302,13 +302,22 @@ def test_invalid_settings_are_rejected_with_clear_messages(stack: Stack) -> None
         assert expected in errors, f"missing error {expected!r} in:\n{result.stderr[-4000:]}"
 
 
+def test_overlapping_subnets_are_rejected(stack: Stack) -> None:
+    stack.workspace("overlap")
+    tfvars = write_tfvars(stack.root, "dev", database_subnet_cidrs=["10.0.1.0/24", "10.0.6.0/24"])
+    result = stack.tf(
+        "plan", "-input=false", "-no-color", "-var-file", str(tfvars), "-target=module.vpc.aws_vpc.this", check=False
+    )
+    assert result.returncode != 0
+    assert "Subnet CIDR blocks must not overlap each other." in " ".join(result.stderr.split()), result.stderr
+
+
 def test_inconsistent_settings_fail_their_preconditions(stack: Stack) -> None:
-    """Cross-setting rules: overlapping subnets, a Fargate size that does not exist, ASG bounds, broker size."""
+    """Cross-setting rules: a Fargate size that does not exist, ASG bounds, broker size for active/standby."""
     stack.workspace("inconsistent")
     tfvars = write_tfvars(
         stack.root,
         "dev",
-        database_subnet_cidrs=["10.0.1.0/24", "10.0.6.0/24"],
         ecs_task_cpu=256,
         ecs_task_memory=4096,
         min_size=3,
@@ -320,7 +329,6 @@ def test_inconsistent_settings_fail_their_preconditions(stack: Stack) -> None:
     assert result.returncode != 0
     errors = " ".join(result.stderr.split())
     for expected in (
-        "Subnet CIDR blocks must not overlap each other.",
         "ecs_task_cpu/ecs_task_memory is not a Fargate size",
         "min_size <= desired_capacity <= max_size",
         "ACTIVE_STANDBY_MULTI_AZ needs an mq.m5.* instance type",

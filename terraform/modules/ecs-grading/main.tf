@@ -51,6 +51,27 @@ resource "aws_ecr_lifecycle_policy" "grading" {
 resource "aws_ecs_cluster" "this" {
   name = local.cluster_name
 
+  # The sizing rules are checked on the cluster, which depends on nothing, so that a bad
+  # size is reported in the same plan as errors elsewhere (the service waits for the broker).
+  lifecycle {
+    precondition {
+      condition     = var.desired_count <= var.max_capacity
+      error_message = "ecs_desired_count must not exceed ecs_max_capacity."
+    }
+    precondition {
+      condition = (
+        (var.task_cpu == 256 && contains([512, 1024, 2048], var.task_memory)) ||
+        (var.task_cpu == 512 && var.task_memory >= 1024 && var.task_memory <= 4096 && var.task_memory % 1024 == 0) ||
+        (var.task_cpu == 1024 && var.task_memory >= 2048 && var.task_memory <= 8192 && var.task_memory % 1024 == 0) ||
+        (var.task_cpu == 2048 && var.task_memory >= 4096 && var.task_memory <= 16384 && var.task_memory % 1024 == 0) ||
+        (var.task_cpu == 4096 && var.task_memory >= 8192 && var.task_memory <= 30720 && var.task_memory % 1024 == 0) ||
+        (var.task_cpu == 8192 && var.task_memory >= 16384 && var.task_memory <= 61440 && var.task_memory % 4096 == 0) ||
+        (var.task_cpu == 16384 && var.task_memory >= 32768 && var.task_memory <= 122880 && var.task_memory % 8192 == 0)
+      )
+      error_message = "ecs_task_cpu/ecs_task_memory is not a Fargate size: 256 CPU takes 512, 1024 or 2048 MiB; 512 takes 1-4 GiB; 1024 takes 2-8 GiB; 2048 takes 4-16 GiB; 4096 takes 8-30 GiB (1 GiB steps); 8192 takes 16-60 GiB (4 GiB steps); 16384 takes 32-120 GiB (8 GiB steps)."
+    }
+  }
+
   setting {
     name  = "containerInsights"
     value = "enabled" # RunningTaskCount for the autoscaler, CPU and memory for the dashboard
@@ -239,22 +260,6 @@ resource "aws_ecs_service" "grading" {
   lifecycle {
     # The autoscaler owns the running count once the service exists.
     ignore_changes = [desired_count]
-    precondition {
-      condition     = var.desired_count <= var.max_capacity
-      error_message = "ecs_desired_count must not exceed ecs_max_capacity."
-    }
-    precondition {
-      condition = (
-        (var.task_cpu == 256 && contains([512, 1024, 2048], var.task_memory)) ||
-        (var.task_cpu == 512 && var.task_memory >= 1024 && var.task_memory <= 4096 && var.task_memory % 1024 == 0) ||
-        (var.task_cpu == 1024 && var.task_memory >= 2048 && var.task_memory <= 8192 && var.task_memory % 1024 == 0) ||
-        (var.task_cpu == 2048 && var.task_memory >= 4096 && var.task_memory <= 16384 && var.task_memory % 1024 == 0) ||
-        (var.task_cpu == 4096 && var.task_memory >= 8192 && var.task_memory <= 30720 && var.task_memory % 1024 == 0) ||
-        (var.task_cpu == 8192 && var.task_memory >= 16384 && var.task_memory <= 61440 && var.task_memory % 4096 == 0) ||
-        (var.task_cpu == 16384 && var.task_memory >= 32768 && var.task_memory <= 122880 && var.task_memory % 8192 == 0)
-      )
-      error_message = "ecs_task_cpu/ecs_task_memory is not a Fargate size: 256 CPU takes 512, 1024 or 2048 MiB; 512 takes 1-4 GiB; 1024 takes 2-8 GiB; 2048 takes 4-16 GiB; 4096 takes 8-30 GiB (1 GiB steps); 8192 takes 16-60 GiB (4 GiB steps); 16384 takes 32-120 GiB (8 GiB steps)."
-    }
   }
 }
 

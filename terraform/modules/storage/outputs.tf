@@ -1,6 +1,6 @@
 output "grading_bucket_name" {
   description = "Name of the grading bucket (GRADING_BUCKET)."
-  value       = aws_s3_bucket.grading.id
+  value       = aws_s3_bucket.grading.bucket # known at plan time, unlike .id
 }
 
 output "grading_bucket_arn" {
@@ -15,7 +15,7 @@ output "prefixes" {
 
 output "log_bucket_name" {
   description = "Name of the access-log bucket (ALB logs under alb/, S3 access logs under s3/)."
-  value       = aws_s3_bucket.logs.id
+  value       = aws_s3_bucket.logs.bucket
 }
 
 output "log_bucket_arn" {
