@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The emulated environment's AWS: scripts/moto_server.py plus the adjustments the AWS path needs.
 
-Every adjustment of scripts/moto_server.py applies (it is loaded and run as is). The three
+Every adjustment of scripts/moto_server.py applies (it is loaded and run as is). The four
 below make moto behave like AWS where the deploy depends on it; each is applied only
 while moto_server.py does not provide it (they belong there; see the AWS-path report):
 
@@ -20,6 +20,8 @@ while moto_server.py does not provide it (they belong there; see the AWS-path re
   AWS's "unable to consistently start tasks" event instead.
 - Bucket logging: moto's check of the target bucket's policy crashes (HTTP 500, Terraform
   retries until it times out) on a statement whose Principal is the string "*".
+- Instance refresh: moto has no StartInstanceRefresh (Terraform starts one when the web
+  hosts' launch template changes); here a refresh completes at once.
 
 Usage: emulated_moto.py --port N   (listens on 127.0.0.1)
 """
@@ -102,6 +104,53 @@ def add_tolerant_log_delivery_check() -> None:
     FakeBucket._log_permissions_enabled_policy = staticmethod(check)
 
 
+def add_instance_refresh() -> None:
+    """Auto Scaling instance refresh, which moto lacks (Terraform starts one when the launch template changes).
+
+    moto's instances are records, so a refresh has nothing to replace: it completes at once.
+    """
+    from moto.autoscaling.responses import AutoScalingResponse  # noqa: PLC0415
+    from moto.core.responses import ActionResult  # noqa: PLC0415
+    from moto.core.utils import utcnow  # noqa: PLC0415
+    from moto.moto_api._internal import mock_random  # noqa: PLC0415
+
+    if hasattr(AutoScalingResponse, "start_instance_refresh"):
+        return
+    refreshes: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+
+    def _key(self: Any) -> tuple[str, str, str]:
+        return (self.current_account, self.region, self._get_param("AutoScalingGroupName"))
+
+    def start_instance_refresh(self: Any) -> ActionResult:
+        refresh_id, now = str(mock_random.uuid4()), utcnow()
+        record = {
+            "InstanceRefreshId": refresh_id,
+            "AutoScalingGroupName": self._get_param("AutoScalingGroupName"),
+            "Status": "Successful",
+            "StatusReason": "The emulator's instances are records: nothing to replace.",
+            "PercentageComplete": 100,
+            "InstancesToUpdate": 0,
+            "StartTime": now,
+            "EndTime": now,
+        }
+        refreshes.setdefault(_key(self), []).insert(0, record)
+        return ActionResult({"InstanceRefreshId": refresh_id})
+
+    def describe_instance_refreshes(self: Any) -> ActionResult:
+        return ActionResult({"InstanceRefreshes": refreshes.get(_key(self), [])})
+
+    def cancel_instance_refresh(self: Any) -> ActionResult:
+        from moto.autoscaling.exceptions import AutoscalingClientError  # noqa: PLC0415
+
+        raise AutoscalingClientError(
+            "ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh found"
+        )
+
+    AutoScalingResponse.start_instance_refresh = start_instance_refresh
+    AutoScalingResponse.describe_instance_refreshes = describe_instance_refreshes
+    AutoScalingResponse.cancel_instance_refresh = cancel_instance_refresh
+
+
 def _roll(service: Any) -> Any:
     """Give ``service`` one PRIMARY deployment of its task definition, like ECS after a rollout."""
     from moto.core.utils import utcnow  # noqa: PLC0415
@@ -167,6 +216,8 @@ def main() -> None:
         add_ecs_deployments()
     if not hasattr(launcher, "add_tolerant_log_delivery_check"):
         add_tolerant_log_delivery_check()
+    if not hasattr(launcher, "add_instance_refresh"):
+        add_instance_refresh()
     sys.argv = [str(LAUNCHER), "--host", "127.0.0.1", "--port", str(args.port)]
     launcher.main()
 

@@ -85,8 +85,21 @@ def changed_attributes(change: dict) -> set[str]:
     return names
 
 
+def _only_drift(address: str, resource_type: str, change: dict, ignored_drift: list[dict], result: dict) -> bool:
+    """True (and noted in result["drift"]) when every changed attribute is known emulator drift."""
+    attributes = changed_attributes(change)
+    ignorable = {
+        rule["attribute"] for rule in ignored_drift if _matches(address, resource_type, str(rule.get("resource", "*")))
+    }
+    if attributes and attributes <= ignorable:
+        result["drift"].append(f"{address}: {', '.join(sorted(attributes))}")
+        return True
+    return False
+
+
 def summarise(plan: dict, ignored_drift: list[dict], replace_allowed: list[str]) -> dict:
-    result: dict = {"create": [], "update": [], "replace": [], "destroy": [], "drift": [], "refused": []}
+    result: dict = {key: [] for key in ("create", "update", "replace", "destroy", "drift", "refused")}
+    result["attributes"] = {}
     for item in plan.get("resource_changes", []):
         if item.get("mode") == "data":
             continue
@@ -101,22 +114,17 @@ def summarise(plan: dict, ignored_drift: list[dict], replace_allowed: list[str])
             if not any(_matches(address, resource_type, p) for p in replace_allowed):
                 result["refused"].append(f"{address} (destroy)")
         elif sorted(actions) == ["create", "delete"]:
+            if _only_drift(address, resource_type, item["change"], ignored_drift, result):
+                continue
             result["replace"].append(address)
+            result["attributes"][address] = sorted(changed_attributes(item["change"]))
             if not any(_matches(address, resource_type, p) for p in replace_allowed):
                 reasons = [".".join(str(p) for p in path) for path in item.get("change", {}).get("replace_paths", [])]
                 why = f" because of {', '.join(reasons)}" if reasons else ""
                 result["refused"].append(f"{address} (replace{why})")
-        elif actions == ["update"]:
-            attributes = changed_attributes(item["change"])
-            ignorable = {
-                rule["attribute"]
-                for rule in ignored_drift
-                if _matches(address, resource_type, str(rule.get("resource", "*")))
-            }
-            if attributes and attributes <= ignorable:
-                result["drift"].append(f"{address}: {', '.join(sorted(attributes))}")
-            else:
-                result["update"].append(address)
+        elif actions == ["update"] and not _only_drift(address, resource_type, item["change"], ignored_drift, result):
+            result["update"].append(address)
+            result["attributes"][address] = sorted(changed_attributes(item["change"]))
     outputs_changed = [
         name
         for name, change in (plan.get("output_changes") or {}).items()
@@ -136,8 +144,9 @@ def summarise(plan: dict, ignored_drift: list[dict], replace_allowed: list[str])
         + (f" ({len(result['drift'])} known emulator drift update(s) ignored)" if result["drift"] else "")
     ]
     lines += [f"  destroy: {a}" for a in result["destroy"]]
-    lines += [f"  replace: {a}" for a in result["replace"]]
-    lines += [f"  update:  {a}" for a in result["update"]]
+    attributes = result["attributes"]
+    lines += [f"  replace: {a} ({', '.join(attributes.get(a, []))})" for a in result["replace"]]
+    lines += [f"  update:  {a} ({', '.join(attributes.get(a, []))})" for a in result["update"]]
     if len(result["create"]) <= 20:
         lines += [f"  create:  {a}" for a in result["create"]]
     else:

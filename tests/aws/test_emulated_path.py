@@ -1,0 +1,195 @@
+"""The AWS path end to end against the emulated environment (moto), as a user runs it.
+
+One emulated AWS account serves the whole module; the tests run in file order and
+build on each other (first deploy, no-op deploy, guard, faults, rollbacks, destroy),
+because one Terraform apply of the production-like stack takes minutes here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from testsupport.ansible import playbook_env
+from testsupport.terraform import make_cli
+
+from .conftest import SECRETS, EmulatedAws, entry
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.terraform]
+
+ROLE_CONFLICT = "gradestack-emulated-grading-execution"
+
+
+def recap_changed(output: str) -> dict[str, int]:
+    """changed= per host of the PLAY RECAP."""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
+
+
+def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, result.stdout[-12000:]
+
+
+def assert_no_secret(output: str) -> None:
+    for value in SECRETS.values():
+        assert value not in output
+
+
+def current_release(aws: EmulatedAws) -> dict:
+    value = aws.client("ssm").get_parameter(Name="/gradestack/emulated/release/current")["Parameter"]["Value"]
+    return json.loads(value)
+
+
+def terraform(aws: EmulatedAws, *args: str) -> subprocess.CompletedProcess[str]:
+    cli = make_cli()
+    return cli.run(list(args), cwd=aws.state_dir / "terraform", extra_env=aws.client_env())
+
+
+def test_missing_credentials_give_one_clear_line(emulated_aws: EmulatedAws):
+    env = playbook_env(aws={"AWS_ENDPOINT_URL": emulated_aws.endpoint, "AWS_REGION": "ap-northeast-2"})
+    result = emulated_aws.run(entry("deploy.yml"), env=env)
+    assert result.returncode != 0
+    lines = [line for line in result.stdout.splitlines() if "credentials" in line.lower()]
+    assert lines, result.stdout[-4000:]
+    assert "Traceback" not in result.stdout
+
+
+def test_destroy_refuses_without_confirmation(emulated_aws: EmulatedAws):
+    result = emulated_aws.run(entry("destroy.yml"))
+    assert result.returncode != 0
+    assert "Refusing to destroy emulated" in result.stdout
+    assert "-e confirm=emulated" in result.stdout
+    # Confirmed, but the production-like settings keep deletion protection on.
+    result = emulated_aws.run(entry("destroy.yml"), extra_vars={"confirm": "emulated"})
+    assert result.returncode != 0
+    assert "disable_deletion_protection=true" in result.stdout
+
+
+def test_terraform_error_mid_apply_stops_and_a_rerun_finishes(emulated_aws: EmulatedAws):
+    iam = emulated_aws.client("iam")
+    iam.create_role(RoleName=ROLE_CONFLICT, AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
+    failed = emulated_aws.run(entry("deploy.yml"))
+    assert failed.returncode != 0
+    assert "terraform apply failed for emulated" in failed.stdout
+    assert "EntityAlreadyExists" in failed.stdout, failed.stdout[-6000:]
+    assert_no_secret(failed.stdout)
+
+    iam.delete_role(RoleName=ROLE_CONFLICT)
+    result = emulated_aws.run(entry("deploy.yml"))
+    assert_ok(result)
+    assert_no_secret(result.stdout)
+    assert "TASKS RECAP" in result.stdout  # profile_tasks: the stage timings
+    assert "SKIPPED login and push" in result.stdout
+    assert "SKIPPED converge and health check" in result.stdout
+    release = current_release(emulated_aws)
+    assert release["kind"] == "deploy"
+    assert ":" in release["grading_image"] and not release["grading_image"].endswith(":latest")
+    ecs = emulated_aws.client("ecs")
+    service = ecs.describe_services(cluster="gradestack-emulated", services=["gradestack-emulated-grading-service"])[
+        "services"
+    ]
+    assert service and service[0]["runningCount"] == service[0]["desiredCount"] == 3
+    assert (
+        emulated_aws.client("s3").list_objects_v2(
+            Bucket="gradestack-emulated-grading-123456789012", Prefix="artifacts/web-bundle/"
+        )["KeyCount"]
+        == 1
+    )
+    standby = emulated_aws.client("autoscaling").describe_auto_scaling_instances()["AutoScalingInstances"]
+    assert standby and all(i["LifecycleState"] == "InService" for i in standby)
+
+
+def test_second_deploy_changes_nothing(emulated_aws: EmulatedAws):
+    result = emulated_aws.run(entry("deploy.yml"))
+    assert_ok(result)
+    assert set(recap_changed(result.stdout).values()) == {0}, result.stdout[-8000:]
+    assert "Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy" in result.stdout
+
+
+def test_guard_refuses_to_replace_the_database(emulated_aws: EmulatedAws):
+    terraform(emulated_aws, "taint", "module.database.aws_db_instance.this")
+    try:
+        result = emulated_aws.run(entry("deploy.yml"), "--tags", "provision")
+        assert result.returncode != 0
+        assert "would destroy or replace: module.database.aws_db_instance.this (replace" in result.stdout
+        assert "-e allow_destroy=true" in result.stdout
+        assert "Nothing was applied" in result.stdout
+    finally:
+        terraform(emulated_aws, "untaint", "module.database.aws_db_instance.this")
+
+
+def test_rollback_gradual(emulated_aws: EmulatedAws):
+    before = current_release(emulated_aws)
+    result = emulated_aws.run(entry("rollback.yml"), extra_vars={"mode": "gradual"})
+    assert_ok(result)
+    assert "0/0 tasks running" in result.stdout
+    assert "3/3 tasks running" in result.stdout
+    assert current_release(emulated_aws)["release"] == before["release"]
+
+
+def test_grading_service_never_steady_times_out_with_events(emulated_aws: EmulatedAws):
+    ecs = emulated_aws.client("ecs")
+    service_arn = ecs.describe_services(
+        cluster="gradestack-emulated", services=["gradestack-emulated-grading-service"]
+    )["services"][0]["serviceArn"]
+    ecs.tag_resource(resourceArn=service_arn, tags=[{"key": "gradestack:emulator-fault", "value": "never-steady"}])
+    ecs.update_service(
+        cluster="gradestack-emulated", service=service_arn, forceNewDeployment=True
+    )  # the emulator starts no task for it
+    try:
+        result = emulated_aws.run(
+            entry("deploy.yml"),
+            "--tags",
+            "grading",
+            extra_vars={"ecs_rollout_timeout": 12, "ecs_rollout_poll_interval": 4},
+        )
+        assert result.returncode != 0
+        assert "was not steady after 12 s" in result.stdout
+        assert "unable to consistently start tasks successfully" in result.stdout
+    finally:
+        ecs.untag_resource(resourceArn=service_arn, tagKeys=["gradestack:emulator-fault"])
+        ecs.update_service(cluster="gradestack-emulated", service=service_arn, forceNewDeployment=True)
+
+
+def test_rollback_emergency_returns_to_the_previous_release(emulated_aws: EmulatedAws):
+    first = current_release(emulated_aws)
+    second = emulated_aws.run(entry("deploy.yml"), extra_vars={"gradestack_grading_tag": "0123456789ab"})
+    assert_ok(second)
+    assert current_release(emulated_aws)["grading_tag"] == "0123456789ab"
+
+    result = emulated_aws.run(entry("rollback.yml"), extra_vars={"mode": "emergency"})
+    assert_ok(result)
+    now = current_release(emulated_aws)
+    assert now["release"] == first["release"]
+    assert now["grading_image"] == first["grading_image"]
+    assert now["kind"] == "rollback"
+
+
+def test_rollback_complete_needs_confirmation(emulated_aws: EmulatedAws):
+    result = emulated_aws.run(entry("rollback.yml"), extra_vars={"mode": "complete"})
+    assert result.returncode != 0
+    assert "Refusing to destroy emulated" in result.stdout
+
+
+def test_rollback_complete_then_destroy_removes_everything(emulated_aws: EmulatedAws):
+    confirmed = {"confirm": "emulated", "disable_deletion_protection": True}
+    result = emulated_aws.run(entry("rollback.yml"), extra_vars={"mode": "complete", **confirmed})
+    assert_ok(result)
+    assert current_release(emulated_aws)["kind"] == "deploy"
+
+    result = emulated_aws.run(entry("destroy.yml"), extra_vars=confirmed)
+    assert_ok(result)
+    ec2 = emulated_aws.client("ec2")
+    ours = [{"Name": "tag:Environment", "Values": ["emulated"]}]
+    assert ec2.describe_vpcs(Filters=ours)["Vpcs"] == []
+    assert emulated_aws.client("mq").list_brokers()["BrokerSummaries"] == []
+    clusters = emulated_aws.client("ecs").describe_clusters(clusters=["gradestack-emulated"])["clusters"]
+    assert all(c["status"] == "INACTIVE" for c in clusters)
+    assert [
+        i
+        for i in ec2.describe_instances(Filters=ours)["Reservations"]
+        for i in i["Instances"]
+        if i["State"]["Name"] != "terminated"
+    ] == []
