@@ -14,6 +14,10 @@ through it. Adjustments (see DESIGN.md section 5):
   RegisterScalableTarget are recorded too.
 - CloudWatch Logs answers PutQueryDefinition, DescribeQueryDefinitions and
   DeleteQueryDefinition (saved Logs Insights queries; missing in moto 5.2).
+- EC2 launch templates keep only their LaunchTemplateData tag specifications
+  (moto 5.2 copies the template's own "launch-template" tags into the data, which
+  shows as a change on every plan and makes each apply roll the web hosts), and
+  security group rules that reference a group keep their description.
 - Debian's public Debian 12 AMI (owner 136693071363, the Debian cloud team's
   account) is added to moto's AMI catalogue, so that the web hosts' AMI lookup
   (terraform/modules/compute) resolves as it does on AWS. Switch off with
@@ -159,6 +163,31 @@ def add_logs_query_definitions() -> None:
     cls._gradestack_query_definitions = True
 
 
+def fix_ec2_round_trips() -> None:
+    """Two moto 5.2 EC2 bugs that turn every re-apply into an update (see the module docstring)."""
+    from moto.ec2.models.launch_templates import LaunchTemplateBackend  # noqa: PLC0415
+    from moto.ec2.models.security_groups import SecurityGroupRule  # noqa: PLC0415
+
+    if getattr(LaunchTemplateBackend, "_gradestack_fixed", False):
+        return
+    original_create = LaunchTemplateBackend.create_launch_template
+
+    def create_launch_template(
+        self: Any, name: str, description: str, template_data: dict[str, Any], tag_spec: dict[str, Any]
+    ) -> Any:
+        specs = template_data.get("TagSpecifications")
+        if specs:
+            template_data["TagSpecifications"] = [s for s in specs if s.get("ResourceType") != "launch-template"]
+        return original_create(self, name, description, template_data, tag_spec)
+
+    def description(self: Any) -> str | None:
+        return self.ip_range.get("Description") or (self.source_group or {}).get("Description")
+
+    LaunchTemplateBackend.create_launch_template = create_launch_template
+    SecurityGroupRule.description = property(description)
+    LaunchTemplateBackend._gradestack_fixed = True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
@@ -169,6 +198,7 @@ def main() -> None:
     add_debian_ami()
     add_appautoscaling_tagging()
     add_logs_query_definitions()
+    fix_ec2_round_trips()
     from moto import server  # noqa: PLC0415  (import after the environment is set)
 
     server.main(["--host", args.host, "--port", str(args.port)])

@@ -223,7 +223,19 @@ def test_production_apply_replan_destroy(stack: Stack) -> None:
     started = time.monotonic()
     replan = stack.plan("production")
     replan_seconds = round(time.monotonic() - started, 1)
-    problems = unexplained_drift(replan, load_drift_allow_list())
+    allow = load_drift_allow_list()
+    problems = unexplained_drift(replan, allow)
+    updates = [c for c in replan["resource_changes"] if c["change"]["actions"] == ["update"]]
+    used = {
+        (c["type"], re.split(r"[.\[]", a)[0])
+        for c in updates
+        for a in changed_attributes(c["change"]["before"], c["change"]["after"])
+    }
+    unused = [
+        f"{e['resource_type']}.{e['attribute']}" for e in allow if (e["resource_type"], e["attribute"]) not in used
+    ]
+    MEASURED["drift_entries_unused"] = {"entries": unused}
+    print(f"\nemulator drift: {len(allow) - len(unused)} allow-list entries seen, unused: {unused}")
     assert not problems, "second plan shows changes that are not known emulator drift:\n" + "\n".join(problems)
 
     # Deletion protection holds: lift it on the protected resources, the way an operator
