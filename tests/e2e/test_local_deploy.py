@@ -176,14 +176,16 @@ def deployed(tmp_path_factory):
             pytest.fail("podman is required for the local end-to-end tests (apt-get install podman runc)")
         pytest.skip("podman is not installed")
     env = make_env(tmp_path_factory.mktemp("local-e2e"))
-    result = env.run(DEPLOY, "first deploy")
-    assert result.returncode == 0, f"first deploy failed:\n{tail(result, 150)}"
-    env.first_deploy_output = result.stdout
-    yield env
-    # Normally test_destroy_leaves_nothing has done this; after a failure it has not.
-    if any(leftovers(env).values()):
-        env.run(DESTROY, "destroy (cleanup)")
-    print("\nlocal e2e timings (s): " + ", ".join(f"{k}={v:.0f}" for k, v in env.timings.items()))
+    try:
+        result = env.run(DEPLOY, "first deploy")
+        assert result.returncode == 0, f"first deploy failed:\n{tail(result, 150)}"
+        env.first_deploy_output = result.stdout
+        yield env
+    finally:
+        # Normally test_destroy_leaves_nothing has done this; after a failure or an interrupt it has not.
+        if any(leftovers(env).values()):
+            env.run(DESTROY, "destroy (cleanup)")
+        print("\nlocal e2e timings (s): " + ", ".join(f"{k}={v:.0f}" for k, v in env.timings.items()))
 
 
 def test_first_deploy_prints_the_url(deployed):
