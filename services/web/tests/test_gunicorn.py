@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -28,17 +30,31 @@ def gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     )
 
 
+def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, "gunicorn exited"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as health:  # noqa: S310  (loopback URL built above)
+                assert health.status == 200
+                return
+        except (OSError, urllib.error.URLError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def test_gunicorn_serves_the_app(engine, db_env, tmp_path):
     port = free_port()
     process = gunicorn({**db_env, "SECRET_KEY": TEST_SECRET, "GRADESTACK_ENV": "production"}, port, tmp_path / "g.log")
     try:
         wait_for_port(port, timeout=60, process=process)
+        # The master listens before its workers have imported the app: wait for the app to answer.
+        wait_for_health(f"http://127.0.0.1:{port}/health", process)
         # What the seed's verification does: `curl -I http://$ALB_DNS` -> 200 text/html.
-        head = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/", method="HEAD"), timeout=10)
+        head = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/", method="HEAD"), timeout=30)
         assert head.status == 200
         assert head.headers["Content-Type"].startswith("text/html")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as health:
-            assert health.status == 200
     finally:
         process.terminate()
         process.wait(timeout=30)
