@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from testsupport.moto import MotoServer, start_moto
 from testsupport.terraform import (
     LOCAL_BACKEND_OVERRIDE,
     REPO,
+    TERRAFORM_DIR,
     TEST_SECRETS,
     TerraformCli,
     copy_root_module,
@@ -285,11 +287,16 @@ def check_outputs(outputs: dict) -> None:
     assert outputs["web_release_parameter_name"] == "/gradestack/production/web/release"
 
 
-def test_invalid_settings_are_rejected_with_clear_messages(stack: Stack) -> None:
-    """Variable validation: every bad value is reported at once, naming what to use instead."""
-    stack.workspace("invalid")
+def test_invalid_settings_are_rejected_with_clear_messages(terraform_cli: TerraformCli, tmp_path: Path) -> None:
+    """Variable validation: every bad value is reported at once, naming what to use instead.
+
+    Runs on the root module's variables alone (no provider, no emulator): validation is all
+    that is under test, and it is the same file Terraform evaluates in the full stack.
+    """
+    shutil.copy(TERRAFORM_DIR / "variables.tf", tmp_path / "variables.tf")
+    terraform_cli.run(["init", "-backend=false", "-input=false", "-no-color"], tmp_path)
     tfvars = write_tfvars(
-        stack.root,
+        tmp_path,
         "dev",
         mq_instance_type="mq.t3.small",
         vpc_cidr="10.0.0.0/33",
@@ -299,7 +306,7 @@ def test_invalid_settings_are_rejected_with_clear_messages(stack: Stack) -> None
         ssh_cidr_blocks=["office"],
         grading_container_image="grading service",
     )
-    result = stack.tf("plan", "-input=false", "-no-color", "-var-file", str(tfvars), check=False)
+    result = terraform_cli.run(["plan", "-input=false", "-no-color", "-var-file", str(tfvars)], tmp_path, check=False)
     assert result.returncode != 0
     errors = " ".join(result.stderr.split())
     for expected in (
@@ -312,6 +319,9 @@ def test_invalid_settings_are_rejected_with_clear_messages(stack: Stack) -> None
         "grading_container_image must be an image reference",
     ):
         assert expected in errors, f"missing error {expected!r} in:\n{result.stderr[-4000:]}"
+    # The same settings without the bad values are accepted.
+    good = write_tfvars(tmp_path, "dev")
+    terraform_cli.run(["plan", "-input=false", "-no-color", "-var-file", str(good)], tmp_path)
 
 
 def test_overlapping_subnets_are_rejected(stack: Stack) -> None:
