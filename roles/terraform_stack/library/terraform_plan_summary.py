@@ -33,7 +33,8 @@ options:
     type: path
   ignored_drift:
     description:
-      - Updates to ignore, each C({resource: <address or type glob>, attribute: <name>, reason: <why>}).
+      - Updates to ignore, each C({resource: <address or type glob>, attribute: <name>, reason: <why>})
+        (C(resource_type) is accepted for C(resource)).
         An update all of whose changed attributes are listed is reported as drift, not as a change.
     type: list
     elements: dict
@@ -81,15 +82,26 @@ def changed_attributes(change: dict) -> set[str]:
     after = change.get("after") or {}
     unknown = change.get("after_unknown") or {}
     names = {key for key in set(before) | set(after) if before.get(key) != after.get(key)}
-    names |= {key for key, value in unknown.items() if value not in (False, None, {}, [])}
+    names |= {key for key, value in unknown.items() if _any_true(value)}
     return names
+
+
+def _any_true(value: object) -> bool:
+    """after_unknown mirrors the attribute's shape with booleans; any true leaf means "known after apply"."""
+    if isinstance(value, dict):
+        return any(_any_true(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_any_true(v) for v in value)
+    return value is True
 
 
 def _only_drift(address: str, resource_type: str, change: dict, ignored_drift: list[dict], result: dict) -> bool:
     """True (and noted in result["drift"]) when every changed attribute is known emulator drift."""
     attributes = changed_attributes(change)
     ignorable = {
-        rule["attribute"] for rule in ignored_drift if _matches(address, resource_type, str(rule.get("resource", "*")))
+        rule["attribute"]
+        for rule in ignored_drift
+        if _matches(address, resource_type, str(rule.get("resource", rule.get("resource_type", "*"))))
     }
     if attributes and attributes <= ignorable:
         result["drift"].append(f"{address}: {', '.join(sorted(attributes))}")
