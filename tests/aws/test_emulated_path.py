@@ -101,8 +101,18 @@ def test_terraform_error_mid_apply_stops_and_a_rerun_finishes(emulated_aws: Emul
     assert standby and all(i["LifecycleState"] == "InService" for i in standby)
 
 
+def same_release(aws: EmulatedAws, **extra: str) -> dict[str, str]:
+    """Extra vars that deploy the recorded release's versions again.
+
+    Other work in this checkout (uncommitted edits under services/) would otherwise make a new source
+    version, i.e. a new release, between two runs.
+    """
+    release = current_release(aws)
+    return {"gradestack_web_release": release["web_bundle"], "gradestack_grading_tag": release["grading_tag"], **extra}
+
+
 def test_second_deploy_changes_nothing(emulated_aws: EmulatedAws):
-    result = emulated_aws.run(entry("deploy.yml"))
+    result = emulated_aws.run(entry("deploy.yml"), extra_vars=same_release(emulated_aws))
     assert_ok(result)
     assert set(recap_changed(result.stdout).values()) == {0}, result.stdout[-8000:]
     assert "Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy" in result.stdout
@@ -111,7 +121,7 @@ def test_second_deploy_changes_nothing(emulated_aws: EmulatedAws):
 def test_guard_refuses_to_replace_the_database(emulated_aws: EmulatedAws):
     terraform(emulated_aws, "taint", "module.database.aws_db_instance.this")
     try:
-        result = emulated_aws.run(entry("deploy.yml"), "--tags", "provision")
+        result = emulated_aws.run(entry("deploy.yml"), "--tags", "provision", extra_vars=same_release(emulated_aws))
         assert result.returncode != 0
         assert "would destroy or replace: module.database.aws_db_instance.this (replace" in result.stdout
         assert "-e allow_destroy=true" in result.stdout
@@ -155,7 +165,8 @@ def test_grading_service_never_steady_times_out_with_events(emulated_aws: Emulat
 
 def test_rollback_emergency_returns_to_the_previous_release(emulated_aws: EmulatedAws):
     first = current_release(emulated_aws)
-    second = emulated_aws.run(entry("deploy.yml"), extra_vars={"gradestack_grading_tag": "0123456789ab"})
+    pinned = same_release(emulated_aws, gradestack_grading_tag="0123456789ab")
+    second = emulated_aws.run(entry("deploy.yml"), extra_vars=pinned)
     assert_ok(second)
     assert current_release(emulated_aws)["grading_tag"] == "0123456789ab"
 
