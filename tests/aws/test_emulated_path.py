@@ -23,6 +23,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.terraform]
 ROLE_CONFLICT = "gradestack-emulated-grading-execution"
 
 
+def flat(output: str) -> str:
+    """The output with whitespace runs as one space: the YAML result format wraps long messages."""
+    return " ".join(output.split())
+
+
 def recap_changed(output: str) -> dict[str, int]:
     """changed= per host of the PLAY RECAP."""
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
@@ -59,12 +64,12 @@ def test_missing_credentials_give_one_clear_line(emulated_aws: EmulatedAws):
 def test_destroy_refuses_without_confirmation(emulated_aws: EmulatedAws):
     result = emulated_aws.run(entry("destroy.yml"))
     assert result.returncode != 0
-    assert "Refusing to destroy emulated" in result.stdout
-    assert "-e confirm=emulated" in result.stdout
+    assert "Refusing to destroy emulated" in flat(result.stdout)
+    assert "-e confirm=emulated" in flat(result.stdout)
     # Confirmed, but the production-like settings keep deletion protection on.
     result = emulated_aws.run(entry("destroy.yml"), extra_vars={"confirm": "emulated"})
     assert result.returncode != 0
-    assert "disable_deletion_protection=true" in result.stdout
+    assert "disable_deletion_protection=true" in flat(result.stdout)
 
 
 def test_terraform_error_mid_apply_stops_and_a_rerun_finishes(emulated_aws: EmulatedAws):
@@ -72,17 +77,17 @@ def test_terraform_error_mid_apply_stops_and_a_rerun_finishes(emulated_aws: Emul
     iam.create_role(RoleName=ROLE_CONFLICT, AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
     failed = emulated_aws.run(entry("deploy.yml"))
     assert failed.returncode != 0
-    assert "terraform apply failed for emulated" in failed.stdout
-    assert "EntityAlreadyExists" in failed.stdout, failed.stdout[-6000:]
+    assert "terraform apply failed for emulated" in flat(failed.stdout)
+    assert "EntityAlreadyExists" in flat(failed.stdout), failed.stdout[-6000:]
     assert_no_secret(failed.stdout)
 
     iam.delete_role(RoleName=ROLE_CONFLICT)
     result = emulated_aws.run(entry("deploy.yml"))
     assert_ok(result)
     assert_no_secret(result.stdout)
-    assert "TASKS RECAP" in result.stdout  # profile_tasks: the stage timings
-    assert "SKIPPED login and push" in result.stdout
-    assert "SKIPPED converge and health check" in result.stdout
+    assert "TASKS RECAP" in flat(result.stdout)  # profile_tasks: the stage timings
+    assert "SKIPPED login and push" in flat(result.stdout)
+    assert "SKIPPED converge and health check" in flat(result.stdout)
     release = current_release(emulated_aws)
     assert release["kind"] == "deploy"
     assert ":" in release["grading_image"] and not release["grading_image"].endswith(":latest")
@@ -115,7 +120,7 @@ def test_second_deploy_changes_nothing(emulated_aws: EmulatedAws):
     result = emulated_aws.run(entry("deploy.yml"), extra_vars=same_release(emulated_aws))
     assert_ok(result)
     assert set(recap_changed(result.stdout).values()) == {0}, result.stdout[-8000:]
-    assert "Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy" in result.stdout
+    assert "Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy" in flat(result.stdout)
 
 
 def test_guard_refuses_to_replace_the_database(emulated_aws: EmulatedAws):
@@ -123,9 +128,9 @@ def test_guard_refuses_to_replace_the_database(emulated_aws: EmulatedAws):
     try:
         result = emulated_aws.run(entry("deploy.yml"), "--tags", "provision", extra_vars=same_release(emulated_aws))
         assert result.returncode != 0
-        assert "would destroy or replace: module.database.aws_db_instance.this (replace" in result.stdout
-        assert "-e allow_destroy=true" in result.stdout
-        assert "Nothing was applied" in result.stdout
+        assert "would destroy or replace: module.database.aws_db_instance.this (replace" in flat(result.stdout)
+        assert "-e allow_destroy=true" in flat(result.stdout)
+        assert "Nothing was applied" in flat(result.stdout)
     finally:
         terraform(emulated_aws, "untaint", "module.database.aws_db_instance.this")
 
@@ -134,8 +139,8 @@ def test_rollback_gradual(emulated_aws: EmulatedAws):
     before = current_release(emulated_aws)
     result = emulated_aws.run(entry("rollback.yml"), extra_vars={"mode": "gradual"})
     assert_ok(result)
-    assert "0/0 tasks running" in result.stdout
-    assert "3/3 tasks running" in result.stdout
+    assert "0/0 tasks running" in flat(result.stdout)
+    assert "3/3 tasks running" in flat(result.stdout)
     assert current_release(emulated_aws)["release"] == before["release"]
 
 
@@ -156,8 +161,8 @@ def test_grading_service_never_steady_times_out_with_events(emulated_aws: Emulat
             extra_vars={"ecs_rollout_timeout": 12, "ecs_rollout_poll_interval": 4},
         )
         assert result.returncode != 0
-        assert "was not steady after 12 s" in result.stdout
-        assert "unable to consistently start tasks successfully" in result.stdout
+        assert "was not steady after 12 s" in flat(result.stdout)
+        assert "unable to consistently start tasks successfully" in flat(result.stdout)
     finally:
         ecs.untag_resource(resourceArn=service_arn, tagKeys=["gradestack:emulator-fault"])
         ecs.update_service(cluster="gradestack-emulated", service=service_arn, forceNewDeployment=True)
@@ -181,7 +186,7 @@ def test_rollback_emergency_returns_to_the_previous_release(emulated_aws: Emulat
 def test_rollback_complete_needs_confirmation(emulated_aws: EmulatedAws):
     result = emulated_aws.run(entry("rollback.yml"), extra_vars={"mode": "complete"})
     assert result.returncode != 0
-    assert "Refusing to destroy emulated" in result.stdout
+    assert "Refusing to destroy emulated" in flat(result.stdout)
 
 
 def test_rollback_complete_then_destroy_removes_everything(emulated_aws: EmulatedAws):
