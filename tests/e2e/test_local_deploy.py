@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from testsupport.ansible import REPO, run_playbook
+from testsupport.ansible import REPO, playbook_env, run_playbook
 from testsupport.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.containers, pytest.mark.e2e]
@@ -49,7 +49,13 @@ class LocalEnv:
     def run(self, playbook: str, label: str, extra: dict | None = None, timeout: float = 1800):
         started = time.monotonic()
         result = run_playbook(
-            playbook, inventory=str(self.inventory), extra_vars={**self.extra_vars, **(extra or {})}, timeout=timeout
+            playbook,
+            inventory=str(self.inventory),
+            extra_vars={**self.extra_vars, **(extra or {})},
+            # Its own fact cache: ansible.cfg caches facts by inventory name (`db`, `web-1`), and facts of
+            # another environment's containers (addresses, networks) must never be taken for this one's.
+            env=playbook_env({"ANSIBLE_CACHE_PLUGIN_CONNECTION": str(self.inventory.parent / "facts")}),
+            timeout=timeout,
         )
         self.timings[label] = time.monotonic() - started
         return result
