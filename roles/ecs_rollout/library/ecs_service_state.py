@@ -3,7 +3,7 @@
 
 Steady means what AWS's `services-stable` waiter means, and a little more: one
 deployment left, it is the PRIMARY one running the expected task definition, and as
-many tasks run as are desired. Failed means the deployment circuit breaker gave up
+many tasks run as are desired. Rolled back means the deployment circuit breaker gave up
 (rolloutState FAILED) or already rolled the service back to another task definition.
 The service's recent events come back in every case, for the report.
 """
@@ -29,7 +29,7 @@ author: gradestack
 
 RETURN = r"""
 steady: {description: The rollout is complete., type: bool}
-failed: {description: The circuit breaker failed or rolled back the rollout., type: bool}
+rolled_back: {description: The circuit breaker failed or rolled back the rollout., type: bool}
 progress: {description: One line for humans (counts and rollout state)., type: str}
 events: {description: Recent service events, newest first, as "time message"., type: list}
 """
@@ -68,8 +68,8 @@ def main() -> None:
     desired, running = service.get("desiredCount", 0), service.get("runningCount", 0)
     rollout = primary.get("rolloutState", "")
     rolled_back = bool(primary) and primary.get("taskDefinition") != wanted and rollout == "COMPLETED"
-    failed = rollout == "FAILED" or rolled_back
-    steady = not failed and len(deployments) == 1 and primary.get("taskDefinition") == wanted and running == desired
+    broken = rollout == "FAILED" or rolled_back
+    steady = not broken and len(deployments) == 1 and primary.get("taskDefinition") == wanted and running == desired
     reason = primary.get("rolloutStateReason", "")
     if rolled_back:
         reason = f"the circuit breaker rolled back to {primary.get('taskDefinition')}; {reason}"
@@ -83,7 +83,7 @@ def main() -> None:
     module.exit_json(
         changed=False,
         steady=steady,
-        failed=failed,
+        rolled_back=broken,
         progress=progress,
         events=events,
         desired_count=desired,
