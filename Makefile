@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 PYTHON_SOURCES := services testsupport tests bench scripts plugins conftest.py
 
 .PHONY: help setup lint lint-python lint-yaml lint-ansible lint-terraform test test-python test-roles local \
-        destroy-local bench clean
+        destroy-local emulated bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -40,13 +40,16 @@ test-python: ## pytest: unit, integration, Terraform, end to end
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-roles: ## Molecule: one scenario per role
-	@if [ -x scripts/run-molecule.sh ]; then bash scripts/run-molecule.sh; else echo "no Molecule scenarios yet"; fi
+	bash scripts/run-molecule.sh
 
 local: setup ## deploy the local environment (ansible-playbook deploy.yml -i inventories/local)
 	$(BIN)/ansible-playbook deploy.yml -i inventories/local
 
 destroy-local: setup ## remove every container, network, volume and image of the local environment
 	$(BIN)/ansible-playbook destroy.yml -i inventories/local
+
+emulated: setup ## the production path against an AWS emulator (moto) on this machine, no AWS account
+	bash scripts/emulated.sh deploy
 
 bench: setup ## benchmarks (not tests): print ratios measured side by side
 	@for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
