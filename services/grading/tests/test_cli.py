@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PROBLEMS, TEST_UID_BASE
+from .conftest import PROBLEMS, TEST_UID_BASE, require_root
 
 
 def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
@@ -49,8 +49,7 @@ def test_unknown_language_is_refused_by_argparse() -> None:
 
 @pytest.mark.slow
 def test_a_wrong_answer_still_exits_zero_with_one_json_document() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root for uid isolation")
+    require_root()
     done = cli("judge", "--problem", str(PROBLEMS / "aplusb"), "--language", "python3", "-", stdin=b"print(0)\n")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
