@@ -75,12 +75,13 @@ import boto3
 directory = sys.argv[1]
 ssm = boto3.client("ssm")
 alphabet = string.ascii_letters + string.digits
-for name in ("db_password", "mq_admin_password"):
+# name -> length (the web app's SECRET_KEY needs 32+ characters; preflight checks every one)
+for name, length in (("db_password", 24), ("mq_admin_password", 24), ("web_secret_key", 48)):
     path = os.path.join(directory, name)
     if not os.path.exists(path):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write("Gs" + "".join(secrets.choice(alphabet) for _ in range(22)))
+            handle.write("Gs" + "".join(secrets.choice(alphabet) for _ in range(length - 2)))
     with open(path) as handle:
         value = handle.read().strip()
     ssm.put_parameter(Name=f"/gradestack/emulated/{name}", Value=value, Type="SecureString", Overwrite=True)

@@ -35,7 +35,7 @@ options:
   aws_identity_error: {type: str, description: Why AWS credentials could not be verified (null when they could).}
 """
 
-PLACEHOLDERS = {"your-secure-db-password-here", "your-secure-mq-password-here"}
+PLACEHOLDERS = {"your-secure-db-password-here", "your-secure-mq-password-here", "your-secure-web-secret-key-here"}
 # Obvious defaults, compared case-insensitively after stripping digits and punctuation.
 WEAK_WORDS = {
     "password",
@@ -51,7 +51,9 @@ WEAK_WORDS = {
 }
 RDS_FORBIDDEN = set('/@" ')
 MQ_FORBIDDEN = set(",:=")
-SECRETS = ("db_password", "mq_admin_password")
+SECRETS = ("db_password", "mq_admin_password", "web_secret_key")
+# The web app's SECRET_KEY signs sessions and CSRF tokens: long enough that it cannot be guessed.
+WEB_SECRET_KEY_MIN = 32
 
 # Minimum versions: (major, minor).
 TOOL_MINIMUMS = {"terraform": (1, 5), "git": (2, 0), "docker": (20, 0), "podman": (3, 0)}
@@ -217,8 +219,21 @@ def check_secret(report: Report, name: str, value, *, error: str | None, cloud: 
         report.problem(name, "is an obvious default or too repetitive", "generate one, e.g. `openssl rand -base64 24`")
     if name == "db_password":
         _rds_rules(report, name, value)
+    elif name == "web_secret_key":
+        _web_secret_key_rules(report, name, value)
     else:
         _mq_rules(report, name, value)
+
+
+def _web_secret_key_rules(report: Report, name: str, value: str) -> None:
+    if len(value) < WEB_SECRET_KEY_MIN:
+        report.problem(
+            name,
+            f"has {len(value)} characters, the web app's SECRET_KEY needs at least {WEB_SECRET_KEY_MIN}",
+            "generate one, e.g. `openssl rand -hex 32`",
+        )
+    if any(not c.isprintable() or c.isspace() for c in value):
+        report.problem(name, "contains whitespace or non-printable characters", "use e.g. `openssl rand -hex 32`")
 
 
 def _rds_rules(report: Report, name: str, value: str) -> None:
@@ -362,6 +377,19 @@ def _counts(report: Report, settings: dict) -> None:
             report.problem(low, f"{low} ({lo}) is larger than {high} ({hi})", f"keep {low} <= {high}")
 
 
+def check_secrets_path(report: Report, settings: dict, env: str) -> None:
+    """New web hosts read web_secret_key below the stack's SSM path, /<project_name>/<environment_name>."""
+    expected = f"/{settings.get('project_name')}/{env}"
+    prefix = settings.get("secrets_ssm_prefix")
+    if prefix != expected:
+        report.problem(
+            "secrets_ssm_prefix",
+            f"is {prefix!r}, but the stack's SSM path (where new web hosts read web_secret_key and the only path "
+            f"their instance role may read) is {expected!r}",
+            f"set secrets_ssm_prefix: {expected!r} (or remove the override) and keep the secrets there",
+        )
+
+
 def check_inventory(report: Report, env: str, groups: list[str]) -> None:
     if groups != [env]:
         shown = ", ".join(groups) or "none"
@@ -386,6 +414,8 @@ def run_checks(params: dict, repo_root: str) -> Report:
             "(aws configure, AWS_PROFILE or an instance role) for an identity allowed by docs/iam/deployer-policy.json"
         )
     errors = params.get("secret_errors") or {}
+    if params["cloud"]:
+        check_secrets_path(report, params["settings"], env)
     for name in SECRETS:
         if params.get("aws_identity_error") and name in errors:
             continue  # unreadable because there are no credentials: one line above says so

@@ -15,7 +15,11 @@ from testsupport.ansible import REPO, playbook_env, run_playbook
 from testsupport.ports import free_port, wait_for_port
 
 REGION = "ap-northeast-2"
-SECRETS = {"db_password": "Emu-db-Passw0rd-1234", "mq_admin_password": "Emu-mq-Passw0rd-5678"}
+SECRETS = {
+    "db_password": "Emu-db-Passw0rd-1234",
+    "mq_admin_password": "Emu-mq-Passw0rd-5678",
+    "web_secret_key": "Emu-web-Secret-Key-0123456789abcdef-XYZ",
+}
 
 
 @dataclass

@@ -18,6 +18,7 @@ from testsupport.ansible import REPO, playbook_env, run_playbook
 PREFLIGHT = "playbooks/preflight.yml"
 GOOD_DB_PASSWORD = "Sx8kq2LmPz9w"  # noqa: S105  (test value stored in moto only)
 GOOD_MQ_PASSWORD = "Qm4vT8nRz2Lp7Kx"  # noqa: S105
+GOOD_WEB_SECRET_KEY = "7c1e9a4f0b2d8e6a3f5c7b9d1e0a2c4f6b8d0e2a"  # noqa: S105
 
 
 def problems_of(output: str) -> list[str]:
@@ -32,7 +33,11 @@ def cloud_env(moto_server) -> dict[str, str]:
     moto_server.reset()
     ssm = boto3.client("ssm", endpoint_url=moto_server.endpoint, **_boto_args(moto_server))
     for environment in ("dev", "staging", "production"):
-        for name, value in (("db_password", GOOD_DB_PASSWORD), ("mq_admin_password", GOOD_MQ_PASSWORD)):
+        for name, value in (
+            ("db_password", GOOD_DB_PASSWORD),
+            ("mq_admin_password", GOOD_MQ_PASSWORD),
+            ("web_secret_key", GOOD_WEB_SECRET_KEY),
+        ):
             ssm.put_parameter(Name=f"/gradestack/{environment}/{name}", Value=value, Type="SecureString")
     return playbook_env(aws=moto_server.client_env())
 
@@ -61,6 +66,7 @@ def test_good_cloud_settings_pass(environment, cloud_env):
     # The secrets never reach the output.
     assert GOOD_DB_PASSWORD not in result.stdout
     assert GOOD_MQ_PASSWORD not in result.stdout
+    assert GOOD_WEB_SECRET_KEY not in result.stdout
 
 
 def test_dev_warns_about_ssh_open_to_the_world(cloud_env):
@@ -79,6 +85,10 @@ BAD_LOCAL_SETTINGS = [
     pytest.param({"mq_admin_password": "Abcdefgh12,=:"}, "mq_admin_password", "Amazon MQ refuses", id="mq-bad-chars"),
     pytest.param({"mq_admin_password": "aaaaaaaaaaaaaa"}, "mq_admin_password", "4 unique", id="mq-repetitive"),
     pytest.param({"db_password": "Password123!"}, "db_password", "obvious default", id="db-obvious"),
+    pytest.param({"web_secret_key": "your-secure-web-secret-key-here"}, "web_secret_key", "placeholder",
+                 id="web-secret-placeholder"),
+    pytest.param({"web_secret_key": "Xk2v9Lq4Wz7pRt5m"}, "web_secret_key", "needs at least 32", id="web-secret-short"),
+    pytest.param({"web_secret_key": "secret" * 8}, "web_secret_key", "obvious default", id="web-secret-obvious"),
     pytest.param({"public_subnet_cidrs": ["10.0.1.0/24", "10.9.2.0/24"]}, "public_subnet_cidrs", "outside vpc_cidr",
                  id="subnet-outside-vpc"),
     pytest.param({"database_subnet_cidrs": ["10.0.5.0/24", "10.0.3.128/25"]}, "database_subnet_cidrs", "overlaps",
@@ -103,7 +113,7 @@ def test_each_bad_setting_fails_naming_setting_and_fix(overrides, setting, reaso
     matching = [line for line in problems if line.startswith(f"{setting} (") and reason in line]
     assert matching, f"no problem about {setting} ({reason}) in:\n" + "\n".join(problems) + result.stdout[-3000:]
     for value in overrides.values():
-        if "password" in setting and isinstance(value, str) and "your-secure" not in value:
+        if ("password" in setting or "secret" in setting) and isinstance(value, str) and "your-secure" not in value:
             assert value not in result.stdout, "a secret value leaked into the output"
 
 
@@ -184,3 +194,39 @@ def test_plain_text_secret_in_group_vars_is_an_error(cloud_env, tmp_path):
         line.startswith("db_password (group_vars/production.yml): is plain text in group_vars") for line in problems
     ), problems
     assert "Zq8v3Lk2Wx7p" not in result.stdout
+
+
+def test_plain_text_web_secret_key_in_group_vars_is_an_error(cloud_env, tmp_path):
+    copy = _copy_repo(tmp_path)
+    with (copy / "group_vars" / "staging.yml").open("a") as handle:
+        handle.write('web_secret_key: "Zq8v3Lk2Wx7pZq8v3Lk2Wx7pZq8v3Lk2Wx7p"\n')
+    env = dict(cloud_env, ANSIBLE_CONFIG=str(copy / "ansible.cfg"))
+    result = run_playbook(PREFLIGHT, inventory="inventories/staging", env=env, cwd=copy)
+    assert result.returncode != 0
+    problems = problems_of(result.stdout)
+    assert any(
+        line.startswith("web_secret_key (group_vars/staging.yml): is plain text in group_vars") for line in problems
+    ), problems
+    assert "Zq8v3Lk2Wx7pZq8v3Lk2Wx7p" not in result.stdout
+
+
+def test_missing_web_secret_key_in_ssm_is_named(cloud_env, moto_server):
+    ssm = boto3.client("ssm", endpoint_url=moto_server.endpoint, **_boto_args(moto_server))
+    ssm.delete_parameter(Name="/gradestack/production/web_secret_key")
+    result = run_playbook(PREFLIGHT, inventory="inventories/production", env=cloud_env)
+    assert result.returncode != 0
+    problems = problems_of(result.stdout)
+    assert any(
+        line.startswith("web_secret_key (group_vars/all/main.yml): could not be read")
+        and "/gradestack/production/web_secret_key" in line
+        for line in problems
+    ), problems
+
+
+def test_secrets_path_other_than_the_stacks_is_refused(cloud_env):
+    result = run_playbook(
+        PREFLIGHT, inventory="inventories/dev", env=cloud_env, extra_vars={"secrets_ssm_prefix": "/elsewhere/dev"}
+    )
+    assert result.returncode != 0
+    problems = problems_of(result.stdout)
+    assert any(line.startswith("secrets_ssm_prefix (") and "'/gradestack/dev'" in line for line in problems), problems

@@ -53,7 +53,8 @@ def test_vault_value_in_group_vars_is_not_plain_text(tmp_path):
     sources = preflight.setting_sources([str(group_vars)], ["production"], str(tmp_path))
     report = preflight.Report(sources)
     for name in preflight.SECRETS:
-        preflight.check_secret(report, name, "Xy7-abcdefghijk", error=None, cloud=True, env="production")
+        # Good for every secret's rules (web_secret_key needs 32+ characters).
+        preflight.check_secret(report, name, "Xy7-abcdefghijk" * 3, error=None, cloud=True, env="production")
     assert len(report.problems) == 1
     assert report.problems[0].startswith("mq_admin_password (group_vars/production.yml): is plain text")
 
@@ -79,3 +80,50 @@ def test_secret_value_never_in_messages():
     preflight.check_secret(report, "db_password", secret, error=None, cloud=False, env="local")
     assert report.problems
     assert all(secret not in line for line in report.problems)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", "web_secret_key (extra vars or role defaults): is not set"),
+        ("your-secure-web-secret-key-here", "is still the deployment guide's placeholder"),
+        ("Xy7-abcdefghijkLmnop", "has 20 characters, the web app's SECRET_KEY needs at least 32"),
+        ("ab" * 20, "is an obvious default or too repetitive"),
+        ("Xy7-abcdefghijk Lmnopqrstuvwxyz0123", "contains whitespace"),
+    ],
+)
+def test_web_secret_key_rules(value, expected):
+    report = _report()
+    preflight.check_secret(report, "web_secret_key", value, error=None, cloud=False, env="local")
+    assert any(expected in line for line in report.problems), report.problems
+    assert all(value not in line for line in report.problems if value)
+
+
+def test_good_web_secret_key_passes():
+    report = _report()
+    preflight.check_secret(report, "web_secret_key", "9f" + "a1b2c3d4e5f6" * 5, error=None, cloud=True, env="dev")
+    assert report.problems == []
+
+
+def test_plain_text_web_secret_key_in_group_vars_is_an_error(tmp_path):
+    group_vars = tmp_path / "group_vars"
+    group_vars.mkdir()
+    (group_vars / "staging.yml").write_text("web_secret_key: 0123456789abcdef0123456789abcdef-Xy7\n")
+    report = preflight.Report(preflight.setting_sources([str(group_vars)], ["staging"], str(tmp_path)))
+    preflight.check_secret(report, "web_secret_key", "0123456789abcdef0123456789abcdef-Xy7", error=None, cloud=True,
+                           env="staging")  # fmt: skip
+    assert report.problems == [
+        "web_secret_key (group_vars/staging.yml): is plain text in group_vars (a secret in git); fix: remove it from "
+        "group_vars/staging.yml and keep it in SSM Parameter Store (SecureString) /gradestack/staging/web_secret_key, "
+        "or an ansible-vault encrypted value"
+    ]
+
+
+def test_secrets_path_must_be_the_stacks_ssm_path():
+    report = _report()
+    preflight.check_secrets_path(report, {"project_name": "gradestack", "secrets_ssm_prefix": "/gradestack/dev"}, "dev")
+    assert report.problems == []
+    preflight.check_secrets_path(report, {"project_name": "gradestack", "secrets_ssm_prefix": "/other/dev"}, "dev")
+    assert len(report.problems) == 1
+    assert report.problems[0].startswith("secrets_ssm_prefix (extra vars or role defaults): is '/other/dev'")
+    assert "'/gradestack/dev'" in report.problems[0]

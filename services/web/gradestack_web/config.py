@@ -6,7 +6,6 @@ Secrets (DATABASE_PASSWORD, SECRET_KEY, MQ_PASSWORD) never appear in a repr or a
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -18,7 +17,6 @@ from sqlalchemy.engine import URL
 # Values that mean "somebody copied the example and forgot to change it".
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "please-change-me", "dev", "development", "xxx"}
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-LOCAL_ENVIRONMENTS = ("local", "test", "debug")
 
 
 class ConfigError(ValueError):
@@ -68,18 +66,6 @@ def _tristate(env: Mapping[str, str], name: str) -> bool | None:
     if env.get(name, "").strip().lower() in ("", "auto"):
         return None
     return _bool(env, name, False)
-
-
-def _local_fallback_key(env: Mapping[str, str]) -> str:
-    """Local use only: a key every gunicorn worker and web host of one environment derives alike.
-
-    A random key per process would break CSRF tokens as soon as a form's GET and POST hit
-    different workers. Derived from the database settings, which all web hosts share; it is
-    only as secret as the database password, hence refused outside local environments.
-    """
-    material = "|".join(env.get(k, "") for k in ("DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER"))
-    material += "|" + env.get("DATABASE_PASSWORD", "")
-    return hashlib.sha256(b"gradestack-local-only|" + material.encode()).hexdigest()
 
 
 def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -162,25 +148,20 @@ class Settings:
     ready_cache_seconds: float = 5.0
     recent_submissions: int = 50
 
-    @property
-    def is_local(self) -> bool:
-        return self.environment in LOCAL_ENVIRONMENTS
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         environment = env.get("GRADESTACK_ENV", "local").strip() or "local"
-        debug = _bool(env, "FLASK_DEBUG", False)
         secret_key = env.get("SECRET_KEY", "")
+        # Required everywhere, local use included: every gunicorn worker and web host must sign with the same
+        # key (a per-process random key would break CSRF tokens between workers), and nothing else it could be
+        # derived from is as secret. The deployment generates it (local) or reads it from SSM (cloud).
         if secret_key.strip().lower() in _PLACEHOLDER_SECRETS or len(secret_key) < 16:
-            if environment in LOCAL_ENVIRONMENTS or debug:
-                secret_key = _local_fallback_key(env)
-            else:
-                raise ConfigError(
-                    "SECRET_KEY is missing, a placeholder or shorter than 16 characters. Set it to a long random "
-                    "value shared by every web host (e.g. `python3 -c 'import secrets; print(secrets.token_hex(32))'`)"
-                    f"; GRADESTACK_ENV={environment!r} is not a local environment."
-                )
+            raise ConfigError(
+                "SECRET_KEY is missing, a placeholder or shorter than 16 characters. Set it to a long random "
+                "value shared by every web host (e.g. `python3 -c 'import secrets; print(secrets.token_hex(32))'`)"
+                f" (GRADESTACK_ENV={environment!r})."
+            )
         languages = tuple(x.strip() for x in env.get("ALLOWED_LANGUAGES", ",".join(LANGUAGES)).split(",") if x.strip())
         unknown = [x for x in languages if x not in LANGUAGES]
         if unknown or not languages:

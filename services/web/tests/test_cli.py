@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 from gradestack_web.cli import main
-from gradestack_web.config import Settings
+from gradestack_web.config import DatabaseSettings
 from gradestack_web.db import make_engine
 from gradestack_web.models import Problem
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
+
+from .conftest import TEST_SECRET
 
 REPO_PROBLEMS = Path(__file__).resolve().parents[3] / "problems"
 
@@ -24,6 +26,7 @@ def env(db_env, monkeypatch) -> None:
     for key, value in db_env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("GRADESTACK_ENV", "test")
+    monkeypatch.setenv("SECRET_KEY", TEST_SECRET)
 
 
 @pytest.mark.usefixtures("env")
@@ -68,7 +71,7 @@ def test_a_broken_problem_loads_nothing(capsys, sessions, tmp_path):
 def test_database_tls_modes(postgres_database, mode):
     """What RDS needs: encrypted sessions, and with verify-full a certificate checked against the CA."""
     env = {**postgres_database.env(), "DATABASE_SSLMODE": mode, "DATABASE_SSLROOTCERT": str(postgres_database.ca_cert)}
-    engine = make_engine(Settings.from_env(env).database)
+    engine = make_engine(DatabaseSettings.from_env(env))
     try:
         with engine.connect() as conn:
             assert conn.execute(text("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).scalar() is True
@@ -83,7 +86,7 @@ def test_verify_full_refuses_an_untrusted_server(postgres_database):
         "DATABASE_SSLROOTCERT": "/etc/ssl/certs/ca-certificates.crt",  # public CAs never signed the test server
         "DATABASE_CONNECT_TIMEOUT": "5",
     }
-    engine = make_engine(Settings.from_env(env).database)
+    engine = make_engine(DatabaseSettings.from_env(env))
     try:
         with pytest.raises(OperationalError, match="certificate verify failed"), engine.connect():
             pass
@@ -94,7 +97,7 @@ def test_verify_full_refuses_an_untrusted_server(postgres_database):
 def test_concurrent_migrations_both_succeed(postgres_server, tmp_path):
     """Two web hosts converging at once: the advisory lock makes the second wait, then find nothing to do."""
     database = postgres_server.create_database("t_concurrent_migrate")
-    env = {**os.environ, **database.env(), "GRADESTACK_ENV": "test"}
+    env = {**os.environ, **database.env(), "GRADESTACK_ENV": "test", "SECRET_KEY": TEST_SECRET}
     command = [str(Path(sys.executable).parent / "gradestack-web"), "migrate"]
     runs = [
         subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -7,7 +7,7 @@ import itertools
 import pytest
 from gradestack_protocol.broker import BrokerSettings
 from gradestack_protocol.messages import RESULT_QUEUE, GradingResult, TestResult
-from gradestack_web.config import Settings
+from gradestack_web.config import DatabaseSettings
 from gradestack_web.consumer import APPLIED, STALE, UNKNOWN, ResultsConsumer, apply_result
 from gradestack_web.db import make_engine, make_sessionmaker
 from gradestack_web.models import Submission
@@ -148,8 +148,8 @@ def test_a_result_is_not_acked_until_its_transaction_commits(make_app, sessions,
     """The database is unreachable for the first consumer: it never acks, so the next consumer gets the result."""
     settings = BrokerSettings.from_env(broker.endpoints_env())
     (sid,) = new_submissions(make_app, 1)
-    unreachable = Settings.from_env({**db_env, "DATABASE_PORT": "1", "DATABASE_CONNECT_TIMEOUT": "1"})
-    broken_engine = make_engine(unreachable.database)
+    unreachable = DatabaseSettings.from_env({**db_env, "DATABASE_PORT": "1", "DATABASE_CONNECT_TIMEOUT": "1"})
+    broken_engine = make_engine(unreachable)
     first = ResultsConsumer(make_sessionmaker(broken_engine), settings, db_retry_seconds=0.2)
     thread = run_in_thread(first.run)
     try:

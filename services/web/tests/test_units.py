@@ -19,12 +19,18 @@ def test_production_refuses_missing_or_placeholder_secret(secret):
         Settings.from_env({**PROD, "SECRET_KEY": secret})
 
 
-def test_local_derives_one_secret_per_environment_and_repr_hides_secrets():
-    settings = Settings.from_env({"DATABASE_PASSWORD": "hunter2-db-password"})
-    assert len(settings.secret_key) == 64
-    # Every worker and host of the environment must agree, or CSRF tokens break between them.
-    assert Settings.from_env({"DATABASE_PASSWORD": "hunter2-db-password"}).secret_key == settings.secret_key
-    assert Settings.from_env({"DATABASE_PASSWORD": "other"}).secret_key != settings.secret_key
+@pytest.mark.parametrize("environment", ["local", "test", "debug", "production"])
+def test_secret_key_is_required_everywhere(environment):
+    """No derived fallback, local use included: a missing key is a clear error, not a weak key."""
+    with pytest.raises(ConfigError, match="SECRET_KEY is missing, a placeholder or shorter than 16"):
+        Settings.from_env({"GRADESTACK_ENV": environment, "DATABASE_PASSWORD": "hunter2-db-password"})
+    with pytest.raises(ConfigError, match="SECRET_KEY is missing"):
+        Settings.from_env({"GRADESTACK_ENV": environment, "FLASK_DEBUG": "true"})
+
+
+def test_repr_hides_secrets():
+    settings = Settings.from_env({**PROD, "DATABASE_PASSWORD": "hunter2-db-password"})
+    assert settings.secret_key == PROD["SECRET_KEY"]
     text = repr(settings)
     assert "hunter2" not in text
     assert settings.secret_key not in text
