@@ -151,6 +151,8 @@ module "database" {
   security_group_id     = module.security_groups.database_security_group_id
   kms_key_arn           = aws_kms_key.main.arn
   instance_class        = var.db_instance_class
+  database_name         = var.db_name
+  username              = var.db_username
   password              = var.db_password
   multi_az              = var.db_multi_az
   deletion_protection   = var.db_deletion_protection
@@ -161,15 +163,18 @@ module "database" {
 module "messaging" {
   source = "./modules/messaging"
 
-  name              = local.name
-  parameter_prefix  = local.parameter_prefix
-  subnet_ids        = module.vpc.private_subnet_ids
-  security_group_id = module.security_groups.mq_security_group_id
-  kms_key_arn       = aws_kms_key.main.arn
-  instance_type     = var.mq_instance_type
-  deployment_mode   = var.mq_deployment_mode
-  password          = var.mq_admin_password
-  enable_audit_logs = var.mq_enable_audit_logs
+  name                 = local.name
+  parameter_prefix     = local.parameter_prefix
+  subnet_ids           = module.vpc.private_subnet_ids
+  security_group_id    = module.security_groups.mq_security_group_id
+  kms_key_arn          = aws_kms_key.main.arn
+  instance_type        = var.mq_instance_type
+  deployment_mode      = var.mq_deployment_mode
+  username             = var.mq_username
+  password             = var.mq_admin_password
+  maximum_redeliveries = var.mq_maximum_redeliveries
+  redelivery_delay_ms  = var.mq_redelivery_delay_ms
+  enable_audit_logs    = var.mq_enable_audit_logs
 }
 
 module "ecs_grading" {

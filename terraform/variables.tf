@@ -271,6 +271,34 @@ variable "db_deletion_protection" {
   type        = bool
 }
 
+variable "db_name" {
+  description = "Name of the application database on RDS PostgreSQL (the web app's DATABASE_NAME, published in SSM as <prefix>/db/name)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_]{0,62}$", var.db_name))
+    error_message = "db_name must be 1-63 letters, digits or underscores, starting with a letter (RDS PostgreSQL rules), e.g. gradestack."
+  }
+  validation {
+    condition     = !contains(["postgres", "template0", "template1", "rdsadmin"], lower(var.db_name))
+    error_message = "db_name must not be a database PostgreSQL or RDS reserves (postgres, template0, template1, rdsadmin); use e.g. gradestack."
+  }
+}
+
+variable "db_username" {
+  description = "Master user of the RDS PostgreSQL database, which the web app connects as (DATABASE_USER, published in SSM as <prefix>/db/username)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_]{0,62}$", var.db_username))
+    error_message = "db_username must be 1-63 letters, digits or underscores, starting with a letter (RDS PostgreSQL rules), e.g. gradestack."
+  }
+  validation {
+    condition     = !contains(["postgres", "admin", "administrator", "root", "rdsadmin", "rdsrepladmin", "rds_superuser", "public", "user", "current_user", "session_user"], lower(var.db_username)) && !startswith(lower(var.db_username), "pg_") && !startswith(lower(var.db_username), "rds")
+    error_message = "db_username must not be a reserved or well-known user name (postgres, admin, root, public, user, rdsadmin, ...) nor start with pg_ or rds; use e.g. gradestack."
+  }
+}
+
 variable "db_backup_retention_days" {
   description = "Days of automated RDS backups (point-in-time recovery window)."
   type        = number
@@ -301,6 +329,36 @@ variable "mq_deployment_mode" {
   validation {
     condition     = contains(["SINGLE_INSTANCE", "ACTIVE_STANDBY_MULTI_AZ"], var.mq_deployment_mode)
     error_message = "mq_deployment_mode must be SINGLE_INSTANCE or ACTIVE_STANDBY_MULTI_AZ."
+  }
+}
+
+variable "mq_username" {
+  description = "The Amazon MQ broker user (console access too), which the web app and the grading workers connect as (MQ_USERNAME, published in SSM as <prefix>/mq/username)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._~-]{2,100}$", var.mq_username))
+    error_message = "mq_username must be 2-100 letters, digits, dashes, periods, underscores or tildes (Amazon MQ for ActiveMQ rules), e.g. gradestack-app."
+  }
+}
+
+variable "mq_maximum_redeliveries" {
+  description = "Redeliveries of a message (a grading request whose worker failed) before it goes to its dead-letter queue ActiveMQ.DLQ.<queue>."
+  type        = number
+
+  validation {
+    condition     = var.mq_maximum_redeliveries >= 0 && var.mq_maximum_redeliveries <= 20 && floor(var.mq_maximum_redeliveries) == var.mq_maximum_redeliveries
+    error_message = "mq_maximum_redeliveries must be a whole number from 0 (dead-letter at once) to 20."
+  }
+}
+
+variable "mq_redelivery_delay_ms" {
+  description = "Delay before the first redelivery in milliseconds; it doubles on each further redelivery (exponential back-off, multiplier 2)."
+  type        = number
+
+  validation {
+    condition     = var.mq_redelivery_delay_ms >= 100 && var.mq_redelivery_delay_ms <= 600000 && floor(var.mq_redelivery_delay_ms) == var.mq_redelivery_delay_ms
+    error_message = "mq_redelivery_delay_ms must be a whole number of milliseconds from 100 to 600000 (10 minutes)."
   }
 }
 

@@ -306,6 +306,11 @@ def test_invalid_settings_are_rejected_with_clear_messages(terraform_cli: Terraf
         ecs_task_cpu=300,
         ssh_cidr_blocks=["office"],
         grading_container_image="grading service",
+        db_name="1judge",
+        db_username="postgres",
+        mq_username="app user",
+        mq_maximum_redeliveries=-1,
+        mq_redelivery_delay_ms=10,
     )
     result = terraform_cli.run(["plan", "-input=false", "-no-color", "-var-file", str(tfvars)], tmp_path, check=False)
     assert result.returncode != 0
@@ -318,6 +323,11 @@ def test_invalid_settings_are_rejected_with_clear_messages(terraform_cli: Terraf
         "ecs_task_cpu must be one of the Fargate CPU sizes",
         "ssh_cidr_blocks must be a list of IPv4 CIDR blocks",
         "grading_container_image must be an image reference",
+        "db_name must be 1-63 letters, digits or underscores, starting with a letter",
+        "db_username must not be a reserved or well-known user name",
+        "mq_username must be 2-100 letters, digits, dashes, periods, underscores or tildes",
+        "mq_maximum_redeliveries must be a whole number from 0",
+        "mq_redelivery_delay_ms must be a whole number of milliseconds from 100 to 600000",
     ):
         assert expected in errors, f"missing error {expected!r} in:\n{result.stderr[-4000:]}"
     # The same settings without the bad values are accepted.

@@ -41,6 +41,9 @@ def test_config_has_the_amazon_mq_policy(host):
     assert conf.mode == 0o640
     text = conf.content_string
     assert 'maximumRedeliveries="3"' in text
+    assert 'initialRedeliveryDelay="1000"' in text
+    # The same back-off as terraform/modules/messaging/templates/activemq.xml.tftpl.
+    assert 'useExponentialBackOff="true" backOffMultiplier="2"' in text
     assert 'individualDeadLetterStrategy queuePrefix="ActiveMQ.DLQ."' in text
     assert 'anonymousAccessAllowed="false"' in text
     assert "<kahaDB" in text
