@@ -88,7 +88,7 @@ BAD_LOCAL_SETTINGS = [
     pytest.param({"web_secret_key": "your-secure-web-secret-key-here"}, "web_secret_key", "placeholder",
                  id="web-secret-placeholder"),
     pytest.param({"web_secret_key": "Xk2v9Lq4Wz7pRt5m"}, "web_secret_key", "needs at least 32", id="web-secret-short"),
-    pytest.param({"web_secret_key": "secret" * 8}, "web_secret_key", "obvious default", id="web-secret-obvious"),
+    pytest.param({"web_secret_key": "ab" * 20}, "web_secret_key", "too repetitive", id="web-secret-repetitive"),
     pytest.param({"public_subnet_cidrs": ["10.0.1.0/24", "10.9.2.0/24"]}, "public_subnet_cidrs", "outside vpc_cidr",
                  id="subnet-outside-vpc"),
     pytest.param({"database_subnet_cidrs": ["10.0.5.0/24", "10.0.3.128/25"]}, "database_subnet_cidrs", "overlaps",
