@@ -215,7 +215,9 @@ def check_secret(report: Report, name: str, value, *, error: str | None, cloud: 
         )
         return
     core = re.sub(r"[^a-z]", "", value.lower())
-    if core in WEAK_WORDS or len(set(value)) < 4:
+    # An obvious word, or only obvious words repeated ("secret" * 8 is as guessable as "secret").
+    weak_words = re.fullmatch("(?:" + "|".join(sorted(WEAK_WORDS)) + ")+", core) is not None
+    if weak_words or len(set(value)) < 4:
         report.problem(name, "is an obvious default or too repetitive", "generate one, e.g. `openssl rand -base64 24`")
     if name == "db_password":
         _rds_rules(report, name, value)

@@ -89,6 +89,7 @@ def test_secret_value_never_in_messages():
         ("your-secure-web-secret-key-here", "is still the deployment guide's placeholder"),
         ("Xy7-abcdefghijkLmnop", "has 20 characters, the web app's SECRET_KEY needs at least 32"),
         ("ab" * 20, "is an obvious default or too repetitive"),
+        ("Secret-" * 6, "is an obvious default or too repetitive"),
         ("Xy7-abcdefghijk Lmnopqrstuvwxyz0123", "contains whitespace"),
     ],
 )
