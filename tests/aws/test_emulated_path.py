@@ -102,7 +102,7 @@ def test_terraform_error_mid_apply_stops_and_a_rerun_finishes(emulated_aws: Emul
     iam.create_role(RoleName=ROLE_CONFLICT, AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
     failed = emulated_aws.run("deploy.yml")
     assert failed.returncode != 0
-    assert "terraform apply failed for emulated" in flat(failed.stdout)
+    assert "terraform apply failed for emulated" in flat(failed.stdout), failed.stdout[-8000:]
     assert "EntityAlreadyExists" in flat(failed.stdout), failed.stdout[-6000:]
     assert_no_secret(failed.stdout)
 
