@@ -11,8 +11,8 @@
 #   scripts/emulated.sh env                       the environment variables to talk to it (eval "$(...)")
 #   scripts/emulated.sh serve --port N            run the emulator in the foreground (used by start and the tests)
 #
-# The emulator is scripts/moto_server.py (the moto adjustments live there) with
-# two more the AWS path needs (scripts/emulated_moto.py). It listens on 127.0.0.1:${EMULATOR_PORT:-4566}; EMULATOR_PORT=0 picks a free port. Its endpoint
+# The emulator is scripts/moto_server.py (every moto adjustment lives there). It
+# listens on 127.0.0.1:${EMULATOR_PORT:-4566}; EMULATOR_PORT=0 picks a free port. Its endpoint
 # is written to .state/emulated/emulator/endpoint; the playbooks read it from
 # AWS_ENDPOINT_URL, which this script exports. The environment's secrets
 # (db_password, mq_admin_password) are generated once into .state/emulated/secrets/
@@ -32,8 +32,7 @@ REGION="ap-northeast-2"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
-# moto through scripts/moto_server.py (all its adjustments) and the two the AWS
-# path adds (scripts/emulated_moto.py says which and why), in the foreground.
+# moto through scripts/moto_server.py (all its adjustments), in the foreground.
 serve() {
   local port=""
   while [ $# -gt 0 ]; do
@@ -43,7 +42,7 @@ serve() {
     esac
   done
   [ -n "$port" ] || die "serve needs --port N"
-  exec "$PYTHON" "$REPO/scripts/emulated_moto.py" --port "$port"
+  exec "$PYTHON" "$REPO/scripts/moto_server.py" --host 127.0.0.1 --port "$port"
 }
 
 running() { [ -s "$EMU_DIR/pid" ] && kill -0 "$(cat "$EMU_DIR/pid")" 2>/dev/null; }

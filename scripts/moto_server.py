@@ -7,7 +7,25 @@ through it. Adjustments (see DESIGN.md section 5):
 
 - AWS managed IAM policies are loaded (MOTO_IAM_LOAD_MANAGED_POLICIES) so that
   policy attachments such as AmazonECSTaskExecutionRolePolicy resolve.
-- ECS services report their tasks as running (MOTO_ECS_SERVICE_RUNNING).
+- ECS deployments: moto neither starts tasks nor rolls deployments (its running
+  count is MOTO_ECS_SERVICE_RUNNING, a number, whatever the desired count; an
+  update keeps the old deployment's task definition). Here, as ECS does for a
+  healthy service, a new or updated service gets one PRIMARY deployment of its
+  current task definition whose tasks all run, and a steady-state event. Fault
+  injection for tests: a service tagged `gradestack:emulator-fault=never-steady`
+  starts no task on its next update and reports AWS's "unable to consistently
+  start tasks" event instead.
+- Bucket policies: moto evaluates them on object requests but skips condition
+  operators it does not know (Bool among them) and treats a statement whose
+  condition does not hold as a Deny, so a TLS-only policy
+  ({"Bool": {"aws:SecureTransport": "false"}}, on every bucket of ours) denies
+  every object request. Here Bool is evaluated, a statement whose condition does
+  not hold does not apply (as in AWS), and requests count as TLS: AWS clients
+  reach AWS over TLS, the emulator on loopback stands for that.
+- Bucket logging: moto's check of the target bucket's policy crashes (HTTP 500,
+  Terraform retries until it times out) on a statement whose Principal is "*".
+- Auto Scaling instance refresh, which moto lacks (Terraform starts one when the
+  web hosts' launch template changes): a refresh completes at once.
 - Application Auto Scaling answers ListTagsForResource, TagResource and
   UntagResource (moto 5.2 has no handlers for them; Terraform's
   aws_appautoscaling_target calls all three). Tags given to
@@ -36,6 +54,8 @@ from typing import Any
 
 # Debian's official AWS account (https://wiki.debian.org/Cloud/AmazonEC2Image).
 DEBIAN_OWNER_ID = "136693071363"
+FAULT_TAG = "gradestack:emulator-fault"
+SECURE_CONTEXT = {"aws:SecureTransport": "true"}
 DEBIAN_12_AMI: dict[str, Any] = {
     "ami_id": "ami-0de0b1a9e12b00001",
     "name": "debian-12-amd64-20260101-2345",
@@ -58,7 +78,6 @@ DEBIAN_12_AMI: dict[str, Any] = {
 def apply_emulator_settings() -> None:
     """Environment switches moto reads at import time; must run before moto is imported."""
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    os.environ.setdefault("MOTO_ECS_SERVICE_RUNNING", "true")
     # moto signs nothing, but boto-based code inside moto wants a region.
     os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-2")
 
@@ -188,6 +207,175 @@ def fix_ec2_round_trips() -> None:
     LaunchTemplateBackend._gradestack_fixed = True
 
 
+def add_secure_transport() -> None:
+    """Bucket policies evaluated as AWS does for a TLS request (see the module docstring)."""
+    from moto.iam import policy_conditions  # noqa: PLC0415  (moto only after the launcher's settings)
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult  # noqa: PLC0415
+    from moto.s3.models import FakeBucket  # noqa: PLC0415
+
+    if getattr(FakeBucket, "_gradestack_secure_transport", False):
+        return
+
+    def bool_equals(expected: Any, actual: str) -> bool:
+        wanted = expected if isinstance(expected, list) else [expected]
+        return str(actual).lower() in {str(value).lower() for value in wanted}
+
+    policy_conditions.CONDITION_OPERATIONS.setdefault("Bool", bool_equals)
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        statements = json.loads(self.policy.decode())["Statement"]
+        permitted = False
+        for data in statements if isinstance(statements, list) else [statements]:
+            statement = IAMPolicyStatement(data)
+            if not statement._check_conditions(SECURE_CONTEXT):
+                continue  # the condition does not hold: the statement does not apply
+            result = statement.is_action_permitted(action, resource, None, SECURE_CONTEXT)
+            if result == PermissionResult.DENIED:
+                return result
+            permitted = permitted or result == PermissionResult.PERMITTED
+        return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+
+    FakeBucket.get_permission = get_permission
+    FakeBucket._gradestack_secure_transport = True
+
+
+def add_tolerant_log_delivery_check() -> None:
+    """moto's check of a log target bucket's policy crashes on a statement whose Principal is "*" (a string).
+
+    Every bucket of ours has such a statement (the TLS-only Deny), so PutBucketLogging failed with a 500
+    and Terraform retried it until its timeout. Statements without a dict Principal cannot grant the log
+    delivery service anything, so they are left out of the check.
+    """
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from moto.s3.models import FakeBucket  # noqa: PLC0415
+
+    if getattr(FakeBucket, "_gradestack_log_delivery", False):
+        return
+    original = FakeBucket._log_permissions_enabled_policy
+
+    def check(target_bucket: Any, target_prefix: str | None) -> bool:
+        if not target_bucket.policy:
+            return False
+        document = json.loads(target_bucket.policy.decode())
+        statements = document.get("Statement", [])
+        statements = statements if isinstance(statements, list) else [statements]
+        document["Statement"] = [s for s in statements if isinstance(s.get("Principal"), dict)]
+        view = SimpleNamespace(
+            policy=json.dumps(document).encode(), partition=target_bucket.partition, name=target_bucket.name
+        )
+        return original(view, target_prefix)
+
+    FakeBucket._log_permissions_enabled_policy = staticmethod(check)
+    FakeBucket._gradestack_log_delivery = True
+
+
+def add_instance_refresh() -> None:
+    """Auto Scaling instance refresh, which moto lacks (Terraform starts one when the launch template changes).
+
+    moto's instances are records, so a refresh has nothing to replace: it completes at once.
+    """
+    from moto.autoscaling.responses import AutoScalingResponse  # noqa: PLC0415
+    from moto.core.responses import ActionResult  # noqa: PLC0415
+    from moto.core.utils import utcnow  # noqa: PLC0415
+    from moto.moto_api._internal import mock_random  # noqa: PLC0415
+
+    if hasattr(AutoScalingResponse, "start_instance_refresh"):
+        return
+    refreshes: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+
+    def _key(self: Any) -> tuple[str, str, str]:
+        return (self.current_account, self.region, self._get_param("AutoScalingGroupName"))
+
+    def start_instance_refresh(self: Any) -> ActionResult:
+        refresh_id, now = str(mock_random.uuid4()), utcnow()
+        record = {
+            "InstanceRefreshId": refresh_id,
+            "AutoScalingGroupName": self._get_param("AutoScalingGroupName"),
+            "Status": "Successful",
+            "StatusReason": "The emulator's instances are records: nothing to replace.",
+            "PercentageComplete": 100,
+            "InstancesToUpdate": 0,
+            "StartTime": now,
+            "EndTime": now,
+        }
+        refreshes.setdefault(_key(self), []).insert(0, record)
+        return ActionResult({"InstanceRefreshId": refresh_id})
+
+    def describe_instance_refreshes(self: Any) -> ActionResult:
+        return ActionResult({"InstanceRefreshes": refreshes.get(_key(self), [])})
+
+    def cancel_instance_refresh(self: Any) -> ActionResult:
+        from moto.autoscaling.exceptions import AutoscalingClientError  # noqa: PLC0415
+
+        raise AutoscalingClientError(
+            "ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh found"
+        )
+
+    AutoScalingResponse.start_instance_refresh = start_instance_refresh
+    AutoScalingResponse.describe_instance_refreshes = describe_instance_refreshes
+    AutoScalingResponse.cancel_instance_refresh = cancel_instance_refresh
+
+
+def _roll(service: Any) -> Any:
+    """Give ``service`` one PRIMARY deployment of its task definition, like ECS after a rollout."""
+    from moto.core.utils import utcnow  # noqa: PLC0415
+    from moto.moto_api._internal import mock_random  # noqa: PLC0415
+
+    if service.deployment_controller.get("type") != "ECS":
+        return service
+    stuck = any(t.get("key") == FAULT_TAG and t.get("value") == "never-steady" for t in service.tags or [])
+    running = 0 if stuck else service.desired_count
+    service.running_count, service.pending_count = running, service.desired_count - running
+    deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+    previous = service.deployments[0] if service.deployments else {}
+    now = utcnow()
+    service.deployments = [
+        {
+            **previous,
+            "id": deployment_id,
+            "status": "PRIMARY",
+            "taskDefinition": service.task_definition,
+            "desiredCount": service.desired_count,
+            "runningCount": running,
+            "pendingCount": service.desired_count - running,
+            "failedTasks": 0,
+            "rolloutState": "IN_PROGRESS" if stuck else "COMPLETED",
+            "rolloutStateReason": f"ECS deployment {deployment_id} {'in progress' if stuck else 'completed'}.",
+            "createdAt": now,
+            "updatedAt": now,
+        }
+    ]
+    message = (
+        f"(service {service.name}) is unable to consistently start tasks successfully."
+        if stuck
+        else f"(service {service.name}) has reached a steady state."
+    )
+    service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": now, "message": message})
+    return service
+
+
+def add_ecs_deployments() -> None:
+    """Services roll to their current task definition and run their desired count (see the module docstring)."""
+    from moto.ecs.models import EC2ContainerServiceBackend  # noqa: PLC0415
+
+    if getattr(EC2ContainerServiceBackend, "_gradestack_deployments", False):
+        return
+    create, update = EC2ContainerServiceBackend.create_service, EC2ContainerServiceBackend.update_service
+
+    def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return _roll(create(self, *args, **kwargs))
+
+    def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
+        return _roll(update(self, service_properties))
+
+    EC2ContainerServiceBackend.create_service = create_service
+    EC2ContainerServiceBackend.update_service = update_service
+    EC2ContainerServiceBackend._gradestack_deployments = True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
@@ -199,6 +387,10 @@ def main() -> None:
     add_appautoscaling_tagging()
     add_logs_query_definitions()
     fix_ec2_round_trips()
+    add_ecs_deployments()
+    add_secure_transport()
+    add_tolerant_log_delivery_check()
+    add_instance_refresh()
     from moto import server  # noqa: PLC0415  (import after the environment is set)
 
     server.main(["--host", args.host, "--port", str(args.port)])

@@ -41,11 +41,12 @@ class MotoServer:
         }
 
 
-def start_moto(log_dir: Path) -> MotoServer:
+def start_moto(log_dir: Path, extra_env: dict[str, str] | None = None) -> MotoServer:
+    """A moto server on a free loopback port; ``extra_env`` sets moto's switches (e.g. INITIAL_NO_AUTH_ACTION_COUNT)."""
     port = free_port()
     log_path = log_dir / f"moto-{port}.log"
     log = log_path.open("wb")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | (extra_env or {})
     process = subprocess.Popen(
         [sys.executable, str(REPO / "scripts" / "moto_server.py"), "--host", "127.0.0.1", "--port", str(port)],
         stdout=log,

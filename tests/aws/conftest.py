@@ -1,8 +1,7 @@
-"""Fixtures of the AWS-path tests: the emulated environment's AWS (moto through scripts/emulated.sh)."""
+"""Fixtures of the AWS-path tests: the emulated environment's AWS (moto through scripts/moto_server.py)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,8 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from testsupport.ansible import REPO, playbook_env, run_playbook
-from testsupport.ports import free_port, wait_for_port
+from testsupport.ansible import playbook_env, run_playbook
+from testsupport.moto import start_moto
 
 REGION = "ap-northeast-2"
 SECRETS = {
@@ -62,40 +61,22 @@ class EmulatedAws:
         )
 
 
-def entry(name: str) -> str:
-    """The root entry playbook once it runs the AWS stages; until then the AWS path's own aggregate."""
-    root = REPO / name
-    if root.exists() and "aws/" in root.read_text():
-        return name
-    return f"playbooks/aws/{name}"
-
-
 @pytest.fixture(scope="module")
 def emulated_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedAws]:
-    """The emulated environment's AWS for one test module, with the secrets stored in its SSM."""
+    """The emulated environment's AWS for one test module, with the secrets stored in its SSM.
+
+    A moto server of its own (scripts/moto_server.py, as `scripts/emulated.sh` starts it), not the
+    session's shared one: these tests deploy, break and destroy a whole account.
+    """
     directory = tmp_path_factory.mktemp("emulated")
-    port = free_port()
-    log_path = directory / "moto.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            ["bash", str(REPO / "scripts" / "emulated.sh"), "serve", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
-        wait_for_port(port, timeout=90, process=process)
-    except Exception:
-        process.kill()
-        raise RuntimeError(f"the emulator did not start:\n{log_path.read_text()[-3000:]}") from None
-    aws = EmulatedAws(f"http://127.0.0.1:{port}", directory / "state", process, log_path)
+    server = start_moto(directory)
+    aws = EmulatedAws(server.endpoint, directory / "state", server.process, server.log_path)
     ssm = aws.client("ssm")
     for name, value in SECRETS.items():
         ssm.put_parameter(Name=f"/gradestack/emulated/{name}", Value=value, Type="SecureString")
     yield aws
-    process.terminate()
+    server.process.terminate()
     try:
-        process.wait(timeout=15)
+        server.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        process.kill()
+        server.process.kill()

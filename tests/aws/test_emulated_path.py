@@ -13,10 +13,11 @@ import subprocess
 
 import pytest
 
-from testsupport.ansible import playbook_env
+from testsupport.ansible import playbook_env, run_playbook
+from testsupport.moto import start_moto
 from testsupport.terraform import make_cli
 
-from .conftest import SECRETS, EmulatedAws, entry
+from .conftest import SECRETS, EmulatedAws
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.terraform]
 
@@ -54,20 +55,44 @@ def terraform(aws: EmulatedAws, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_missing_credentials_give_one_clear_line(emulated_aws: EmulatedAws):
     env = playbook_env(aws={"AWS_ENDPOINT_URL": emulated_aws.endpoint, "AWS_REGION": "ap-northeast-2"})
-    result = emulated_aws.run(entry("deploy.yml"), env=env)
+    result = emulated_aws.run("deploy.yml", env=env)
     assert result.returncode != 0
     lines = [line for line in result.stdout.splitlines() if "credentials" in line.lower()]
     assert lines, result.stdout[-4000:]
     assert "Traceback" not in result.stdout
 
 
+def test_wrong_credentials_give_one_clear_line(tmp_path):
+    # moto with IAM authentication on from the first request: like AWS, it rejects an unknown access key.
+    strict = start_moto(tmp_path, extra_env={"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
+    try:
+        env = playbook_env(
+            aws={
+                "AWS_ENDPOINT_URL": strict.endpoint,
+                "AWS_ACCESS_KEY_ID": "AKIAWRONGWRONGWRONG0",
+                "AWS_SECRET_ACCESS_KEY": "wrong",
+                "AWS_REGION": "ap-northeast-2",
+            }
+        )
+        result = run_playbook("deploy.yml", inventory="inventories/emulated", args=["--tags", "preflight"], env=env)
+    finally:
+        strict.process.kill()
+    assert result.returncode != 0
+    # One problem line (Ansible shows the failed task's message twice: in the result and in its summary).
+    lines = {line.strip() for line in result.stdout.splitlines() if "AWS credentials:" in line}
+    assert len(lines) == 1, result.stdout[-4000:]
+    (line,) = lines
+    assert "security token included in the request is invalid" in line.lower(), line
+    assert "Traceback" not in result.stdout
+
+
 def test_destroy_refuses_without_confirmation(emulated_aws: EmulatedAws):
-    result = emulated_aws.run(entry("destroy.yml"))
+    result = emulated_aws.run("destroy.yml")
     assert result.returncode != 0
     assert "Refusing to destroy emulated" in flat(result.stdout)
     assert "-e confirm=emulated" in flat(result.stdout)
     # Confirmed, but the production-like settings keep deletion protection on.
-    result = emulated_aws.run(entry("destroy.yml"), extra_vars={"confirm": "emulated"})
+    result = emulated_aws.run("destroy.yml", extra_vars={"confirm": "emulated"})
     assert result.returncode != 0
     assert "disable_deletion_protection=true" in flat(result.stdout)
 
@@ -75,14 +100,14 @@ def test_destroy_refuses_without_confirmation(emulated_aws: EmulatedAws):
 def test_terraform_error_mid_apply_stops_and_a_rerun_finishes(emulated_aws: EmulatedAws):
     iam = emulated_aws.client("iam")
     iam.create_role(RoleName=ROLE_CONFLICT, AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
-    failed = emulated_aws.run(entry("deploy.yml"))
+    failed = emulated_aws.run("deploy.yml")
     assert failed.returncode != 0
-    assert "terraform apply failed for emulated" in flat(failed.stdout)
+    assert "terraform apply failed for emulated" in flat(failed.stdout), failed.stdout[-8000:]
     assert "EntityAlreadyExists" in flat(failed.stdout), failed.stdout[-6000:]
     assert_no_secret(failed.stdout)
 
     iam.delete_role(RoleName=ROLE_CONFLICT)
-    result = emulated_aws.run(entry("deploy.yml"))
+    result = emulated_aws.run("deploy.yml")
     assert_ok(result)
     assert_no_secret(result.stdout)
     assert "TASKS RECAP" in flat(result.stdout)  # profile_tasks: the stage timings
@@ -117,7 +142,7 @@ def same_release(aws: EmulatedAws, **extra: str) -> dict[str, str]:
 
 
 def test_second_deploy_changes_nothing(emulated_aws: EmulatedAws):
-    result = emulated_aws.run(entry("deploy.yml"), extra_vars=same_release(emulated_aws))
+    result = emulated_aws.run("deploy.yml", extra_vars=same_release(emulated_aws))
     assert_ok(result)
     assert set(recap_changed(result.stdout).values()) == {0}, result.stdout[-8000:]
     assert "Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy" in flat(result.stdout)
@@ -126,7 +151,7 @@ def test_second_deploy_changes_nothing(emulated_aws: EmulatedAws):
 def test_guard_refuses_to_replace_the_database(emulated_aws: EmulatedAws):
     terraform(emulated_aws, "taint", "module.database.aws_db_instance.this")
     try:
-        result = emulated_aws.run(entry("deploy.yml"), "--tags", "provision", extra_vars=same_release(emulated_aws))
+        result = emulated_aws.run("deploy.yml", "--tags", "provision", extra_vars=same_release(emulated_aws))
         assert result.returncode != 0
         assert "would destroy or replace: module.database.aws_db_instance.this (replace" in flat(result.stdout)
         assert "-e allow_destroy=true" in flat(result.stdout)
@@ -137,7 +162,7 @@ def test_guard_refuses_to_replace_the_database(emulated_aws: EmulatedAws):
 
 def test_rollback_gradual(emulated_aws: EmulatedAws):
     before = current_release(emulated_aws)
-    result = emulated_aws.run(entry("rollback.yml"), extra_vars={"mode": "gradual"})
+    result = emulated_aws.run("rollback.yml", extra_vars={"mode": "gradual"})
     assert_ok(result)
     assert "0/0 tasks running" in flat(result.stdout)
     assert "3/3 tasks running" in flat(result.stdout)
@@ -155,7 +180,7 @@ def test_grading_service_never_steady_times_out_with_events(emulated_aws: Emulat
     )  # the emulator starts no task for it
     try:
         result = emulated_aws.run(
-            entry("deploy.yml"),
+            "deploy.yml",
             "--tags",
             "grading",
             extra_vars={"ecs_rollout_timeout": 12, "ecs_rollout_poll_interval": 4},
@@ -171,11 +196,11 @@ def test_grading_service_never_steady_times_out_with_events(emulated_aws: Emulat
 def test_rollback_emergency_returns_to_the_previous_release(emulated_aws: EmulatedAws):
     first = current_release(emulated_aws)
     pinned = same_release(emulated_aws, gradestack_grading_tag="0123456789ab")
-    second = emulated_aws.run(entry("deploy.yml"), extra_vars=pinned)
+    second = emulated_aws.run("deploy.yml", extra_vars=pinned)
     assert_ok(second)
     assert current_release(emulated_aws)["grading_tag"] == "0123456789ab"
 
-    result = emulated_aws.run(entry("rollback.yml"), extra_vars={"mode": "emergency"})
+    result = emulated_aws.run("rollback.yml", extra_vars={"mode": "emergency"})
     assert_ok(result)
     now = current_release(emulated_aws)
     assert now["release"] == first["release"]
@@ -184,18 +209,18 @@ def test_rollback_emergency_returns_to_the_previous_release(emulated_aws: Emulat
 
 
 def test_rollback_complete_needs_confirmation(emulated_aws: EmulatedAws):
-    result = emulated_aws.run(entry("rollback.yml"), extra_vars={"mode": "complete"})
+    result = emulated_aws.run("rollback.yml", extra_vars={"mode": "complete"})
     assert result.returncode != 0
     assert "Refusing to destroy emulated" in flat(result.stdout)
 
 
 def test_rollback_complete_then_destroy_removes_everything(emulated_aws: EmulatedAws):
     confirmed = {"confirm": "emulated", "disable_deletion_protection": True}
-    result = emulated_aws.run(entry("rollback.yml"), extra_vars={"mode": "complete", **confirmed})
+    result = emulated_aws.run("rollback.yml", extra_vars={"mode": "complete", **confirmed})
     assert_ok(result)
     assert current_release(emulated_aws)["kind"] == "deploy"
 
-    result = emulated_aws.run(entry("destroy.yml"), extra_vars=confirmed)
+    result = emulated_aws.run("destroy.yml", extra_vars=confirmed)
     assert_ok(result)
     ec2 = emulated_aws.client("ec2")
     ours = [{"Name": "tag:Environment", "Values": ["emulated"]}]
