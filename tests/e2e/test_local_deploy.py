@@ -301,9 +301,8 @@ def test_a_failed_host_stops_the_rolling_deploy_and_the_others_keep_serving(depl
         )
         assert int(workers.stdout) == 4  # web-1 runs the new setting: master + 3 workers
     finally:
+        # Destroy follows: re-running the rollout to heal web-2 would only prove the first deploy again.
         subprocess.run(["podman", "exec", web2, "rm", "-f", broken], check=True)
-    result = deployed.run(WEB_STAGE, "rolling deploy, repaired")
-    assert result.returncode == 0, tail(result)
 
 
 def test_destroy_leaves_nothing(deployed):
