@@ -9,12 +9,14 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 PYTHON_SOURCES := services testsupport tests bench scripts plugins conftest.py
-# The full-system suites: a whole emulated-AWS deploy, rollbacks and destroy, and a
-# whole local deploy with its fault tests. Part of `make test`; `make test-system`
-# runs them alone.
+# The full-system suites: a whole emulated-AWS deploy with its rollbacks and destroy,
+# and a whole local deploy with its fault tests. Each runs in its own pytest process.
 SYSTEM_SUITES := tests/aws tests/e2e/test_local_deploy.py
+# JUNIT_DIR=<dir>: each pytest process writes <dir>/pytest-<suite>.xml (.ci/run sets it).
+junit = $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/pytest-$(1).xml)
 
-.PHONY: help setup lint lint-python lint-yaml lint-ansible lint-terraform test test-python test-system test-roles local \
+.PHONY: help setup lint lint-python lint-yaml lint-ansible lint-terraform test test-python test-aws test-local-e2e \
+        test-system test-roles local \
         destroy-local emulated bench clean
 
 help: ## list the targets
@@ -38,15 +40,22 @@ lint-ansible:
 lint-terraform:
 	@bash scripts/lint-terraform.sh
 
-# pytest and Molecule run side by side: both spend much of their time waiting on
-# containers, package installs and the emulator, and CI has two cores.
+# The four test suites run side by side, each in its own process: they spend most of
+# their time waiting on containers, package installs, Terraform and the emulator, and
+# CI has two cores. Output is grouped per suite (--output-sync); make fails if any fails.
 test: setup lint ## the whole suite, as CI runs it
-	$(MAKE) --no-print-directory -j2 test-python test-roles
+	$(MAKE) --no-print-directory -j4 --output-sync=target test-python test-aws test-local-e2e test-roles
 
-test-python: ## pytest: unit, integration (real PostgreSQL, ActiveMQ, moto), Terraform, end to end (local and emulated AWS)
-	$(BIN)/pytest $(PYTEST_ARGS)
+test-python: ## pytest without the full-system suites: unit, integration (PostgreSQL, ActiveMQ, moto), Terraform, web + worker
+	$(BIN)/pytest $(addprefix --ignore=,$(SYSTEM_SUITES)) $(call junit,main) $(PYTEST_ARGS)
 
-test-system: setup ## the full-system suites: emulated AWS deploy/rollback/destroy, local deploy with faults
+test-aws: ## the AWS path against the emulated environment: deploy, no-op, guard, faults, rollbacks, destroy
+	$(BIN)/pytest tests/aws $(call junit,aws) $(PYTEST_ARGS)
+
+test-local-e2e: ## the local environment end to end: deploy, no-op, verify, submissions, faults, destroy
+	$(BIN)/pytest tests/e2e/test_local_deploy.py $(call junit,local-e2e) $(PYTEST_ARGS)
+
+test-system: setup ## the two full-system suites, one after the other
 	$(BIN)/pytest $(SYSTEM_SUITES) $(PYTEST_ARGS)
 
 test-roles: ## Molecule: one scenario per role

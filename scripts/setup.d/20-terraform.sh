@@ -48,7 +48,19 @@ TFRC
 )"
 if [ -f "$CONF" ] && [ "$(cat "$CONF")" = "$want" ]; then
   step "terraform: $CONF up to date (provider mirror $MIRROR)"
-  exit 0
+else
+  printf '%s\n' "$want" > "$CONF"
+  step "terraform: wrote $CONF (hashicorp/aws from $MIRROR, other providers direct)"
 fi
-printf '%s\n' "$want" > "$CONF"
-step "terraform: wrote $CONF (hashicorp/aws from $MIRROR, other providers direct)"
+
+# Fill the plugin cache once, here: Terraform's plugin cache is not safe for two
+# `terraform init` writing the same provider at once, which the test suites
+# (running side by side) would otherwise do on a fresh checkout. Reading it is.
+if command -v terraform >/dev/null 2>&1 && [ -z "$(ls -A "$CONF_DIR/plugin-cache" 2>/dev/null)" ]; then
+  warm="$(mktemp -d)"
+  trap 'rm -rf "$warm"' EXIT
+  cp "$REPO/terraform/versions.tf" "$warm/"
+  TF_CLI_CONFIG_FILE="$CONF" terraform -chdir="$warm" init -backend=false -input=false -no-color >"$warm/init.log" 2>&1 \
+    || die "terraform init (filling the plugin cache) failed: $(cat "$warm/init.log")"
+  step "terraform: plugin cache filled from $MIRROR"
+fi
