@@ -56,4 +56,6 @@ def run_playbook(playbook: Path, extra_vars: dict[str, Any] | None = None) -> su
     ]
     if extra_vars:
         argv += ["--extra-vars", json.dumps(extra_vars)]
-    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
+    # One message a line (the yaml result format folds long ones), no colour codes.
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_NOCOLOR="true", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
+    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600, env=env)
