@@ -20,7 +20,7 @@ def test_desired_count_set_and_all_tasks_running():
 
 
 def test_never_steady_service_fails_with_its_events():
-    result = run_playbook(CONVERGE, {"service": "stuck", "timeout": 3})
+    result = run_playbook(CONVERGE, {"service": "stuck", "rollout_timeout": 3})
     assert result.returncode != 0, result.stdout[-3000:]
     assert "stuck was not steady after 3 s: 0/2 tasks running" in result.stdout, result.stdout[-3000:]
     assert "Service events (newest first):" in result.stdout
