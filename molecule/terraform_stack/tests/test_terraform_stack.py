@@ -61,9 +61,3 @@ def test_guard_refuses_a_replacement_and_applies_nothing():
     names = [p["Name"] for p in aws("ssm").describe_parameters()["Parameters"]]
     assert not [name for name in names if name.startswith("/molecule-renamed/")]
     assert "molecule-token-9Xq2" not in result.stdout
-
-
-def test_an_in_place_update_goes_through_the_guard():
-    result = run_playbook(CONVERGE, {"release": "r2", "terraform_stack_guard_destroy": True})
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert parameter("/molecule/release")["Value"] == "r2"
