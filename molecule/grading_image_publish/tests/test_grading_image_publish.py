@@ -1,0 +1,36 @@
+"""roles/grading_image_publish against the emulator: the reference it publishes, no push, no rebuild of a pushed tag."""
+
+import json
+from pathlib import Path
+
+from testsupport.molecule_scenario import aws, facts, run_playbook
+
+REPOSITORY = "gradestack-molecule-grading"
+CONVERGE = Path(__file__).resolve().parents[1] / "converge.yml"
+
+
+def repository() -> dict:
+    return aws("ecr").describe_repositories(repositoryNames=[REPOSITORY])["repositories"][0]
+
+
+def test_reference_is_the_repository_uri_with_the_release_tag():
+    assert facts()["grading_image_reference"] == f"{repository()['repositoryUri']}:molecule1"
+    assert repository()["repositoryUri"] == f"123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/{REPOSITORY}"
+
+
+def test_nothing_is_pushed_to_the_emulator_and_the_skip_is_said():
+    result = run_playbook(CONVERGE)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "SKIPPED login and push of" in result.stdout
+    assert aws("ecr").list_images(repositoryName=REPOSITORY)["imageIds"] == []
+
+
+def test_a_tag_already_in_ecr_is_neither_built_nor_pushed():
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"})
+    image = aws("ecr").put_image(repositoryName=REPOSITORY, imageManifest=manifest, imageTag="molecule2")["image"]
+    digest = image["imageId"]["imageDigest"]
+    result = run_playbook(CONVERGE, {"gradestack_grading_tag": "molecule2", "build_artifacts_image_tag": "molecule2"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"{REPOSITORY}:molecule2 is already in ECR ({digest}): no build, no push." in result.stdout
+    assert "SKIPPED login and push" not in result.stdout
+    assert facts()["grading_image_reference"].endswith(f"{REPOSITORY}:molecule2")

@@ -1,0 +1,72 @@
+"""roles/grading_service (podman): labelled, healthy, self-restarting workers, scaled and replaced by image tag."""
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+from testsupport.molecule_scenario import run_playbook
+
+CONVERGE = Path(__file__).resolve().parents[1] / "converge.yml"
+LABEL = "label=io.gradestack.environment=molecule-gs"
+
+
+def workers() -> list[str]:
+    out = subprocess.run(
+        ["podman", "ps", "--all", "--filter", LABEL, "--format", "{{.Names}}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return sorted(out.split())
+
+
+def inspect(name: str) -> dict:
+    out = subprocess.run(["podman", "container", "inspect", name], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)[0]
+
+
+def test_count_and_names():
+    assert workers() == ["gradestack-molecule-gs-1", "gradestack-molecule-gs-2"]
+
+
+def test_running_healthy_restarting_on_the_network():
+    for name in workers():
+        data = inspect(name)
+        assert data["State"]["Running"]
+        assert data["State"]["Health"]["Status"] == "healthy"
+        assert data["HostConfig"]["RestartPolicy"]["Name"] == "always"
+        assert list(data["NetworkSettings"]["Networks"]) == ["gradestack-molecule-gs"]
+        assert data["HostConfig"]["Memory"] == 256 * 1024 * 1024
+
+
+def test_labels_and_environment():
+    data = inspect("gradestack-molecule-gs-1")
+    labels = data["Config"]["Labels"]
+    assert labels["io.gradestack.role"] == "grading"
+    assert labels["io.gradestack.image"] == "localhost/gradestack-molecule-worker:v1"
+    env = dict(item.split("=", 1) for item in data["Config"]["Env"])
+    assert env["GRADING_BUCKET"] == "molecule-bucket"
+    assert env["MQ_PASSWORD"] == "molecule-mq-secret-7Hq"  # noqa: S105 (test value)
+    assert "AWS_ENDPOINT_URL" not in env
+
+
+def test_a_worker_that_exits_comes_back():
+    # `podman kill` counts as stopped by the user; a worker that dies by itself is restarted.
+    before = inspect("gradestack-molecule-gs-1")["RestartCount"]
+    # SIGINT: the only signal the stand-in's PID 1 (Python) acts on inside its namespace.
+    subprocess.run(["podman", "exec", "gradestack-molecule-gs-1", "kill", "-INT", "1"], check=True, capture_output=True)
+    deadline = time.monotonic() + 60
+    while inspect("gradestack-molecule-gs-1")["RestartCount"] == before and time.monotonic() < deadline:
+        time.sleep(1)
+    data = inspect("gradestack-molecule-gs-1")
+    assert data["RestartCount"] == before + 1
+    subprocess.run(["podman", "wait", "--condition", "running", "gradestack-molecule-gs-1"], check=True, timeout=60)
+
+
+def test_scale_down_and_new_tag_replace_workers_without_leaking_the_secret():
+    result = run_playbook(CONVERGE, {"worker_tag": "v2", "worker_count": 1})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert workers() == ["gradestack-molecule-gs-1"]
+    data = inspect("gradestack-molecule-gs-1")
+    assert data["Config"]["Labels"]["io.gradestack.image"] == "localhost/gradestack-molecule-worker:v2"
+    assert data["State"]["Health"]["Status"] == "healthy"
+    assert "molecule-mq-secret-7Hq" not in result.stdout
