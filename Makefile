@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-PYTHON_SOURCES := services testsupport tests bench scripts plugins conftest.py
+PYTHON_SOURCES := services testsupport tests bench scripts plugins molecule conftest.py
 # The full-system suites: a whole emulated-AWS deploy with its rollbacks and destroy,
 # and a whole local deploy with its fault tests. Each runs in its own pytest process.
 SYSTEM_SUITES := tests/aws tests/e2e/test_local_deploy.py

@@ -4,7 +4,7 @@
     ecs.py <endpoint>
 
 grading: a healthy service (1 task); stuck: the same, tagged
-gradestack:emulator-fault=never-steady, so its tasks never start (scripts/emulated_moto.py).
+gradestack:emulator-fault=never-steady, so its tasks never start (scripts/moto_server.py).
 """
 
 from __future__ import annotations

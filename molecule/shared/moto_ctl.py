@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Start or stop the AWS emulator of one Molecule scenario on a free loopback port.
 
-The emulator is the AWS path's: scripts/emulated_moto.py (scripts/moto_server.py plus
-TLS-only bucket policies that let TLS requests through, ECS deployments that roll,
-and the `gradestack:emulator-fault=never-steady` service tag).
+The emulator is the repository's: scripts/moto_server.py (with its adjustments: TLS-only
+bucket policies that let TLS requests through, ECS deployments that roll, and the
+`gradestack:emulator-fault=never-steady` service tag, among others).
 
     moto_ctl.py start <ephemeral dir>   # writes moto.json (pid, endpoint) and aws_config there
     moto_ctl.py stop <ephemeral dir>    # stops that server, if it still runs
@@ -42,7 +42,7 @@ def start(state_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     with (state_dir / "moto.log").open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 (fixed argv: this interpreter and the repository's emulator)
-            [sys.executable, str(REPO / "scripts" / "emulated_moto.py"), "--port", str(port)],
+            [sys.executable, str(REPO / "scripts" / "moto_server.py"), "--host", "127.0.0.1", "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
