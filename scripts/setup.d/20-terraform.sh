@@ -60,7 +60,11 @@ if command -v terraform >/dev/null 2>&1 && [ -z "$(ls -A "$CONF_DIR/plugin-cache
   warm="$(mktemp -d)"
   trap 'rm -rf "$warm"' EXIT
   cp "$REPO/terraform/versions.tf" "$warm/"
-  TF_CLI_CONFIG_FILE="$CONF" terraform -chdir="$warm" init -backend=false -input=false -no-color >"$warm/init.log" 2>&1 \
-    || die "terraform init (filling the plugin cache) failed: $(cat "$warm/init.log")"
-  step "terraform: plugin cache filled from $MIRROR"
+  # Only a cache: when it cannot be filled here (e.g. an incomplete mirror), the first
+  # `terraform init` of a run reports the real problem in its own words.
+  if TF_CLI_CONFIG_FILE="$CONF" terraform -chdir="$warm" init -backend=false -input=false -no-color >"$warm/init.log" 2>&1; then
+    step "terraform: plugin cache filled from $MIRROR"
+  else
+    warn "terraform: could not fill the plugin cache from $MIRROR: $(tail -n 5 "$warm/init.log")"
+  fi
 fi
