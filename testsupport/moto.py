@@ -29,6 +29,14 @@ class MotoServer:
         with urllib.request.urlopen(request, timeout=30):  # noqa: S310
             pass
 
+    def stop(self) -> None:
+        """Stop the server (its account and everything in it are gone)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
     def client_env(self) -> dict[str, str]:
         """Environment for a process (boto3, ansible, terraform) that should talk to this moto."""
         return {
@@ -41,8 +49,11 @@ class MotoServer:
         }
 
 
-def start_moto(log_dir: Path, extra_env: dict[str, str] | None = None) -> MotoServer:
-    """A moto server on a free loopback port; ``extra_env`` sets moto's switches (e.g. INITIAL_NO_AUTH_ACTION_COUNT)."""
+def start_moto(log_dir: Path, extra_env: dict[str, str] | None = None, *, detach: bool = False) -> MotoServer:
+    """A moto server on a free loopback port; ``extra_env`` sets moto's switches (e.g. INITIAL_NO_AUTH_ACTION_COUNT).
+
+    ``detach``: in a session of its own, so that it outlives the caller's process group (a Molecule step).
+    """
     port = free_port()
     log_path = log_dir / f"moto-{port}.log"
     log = log_path.open("wb")
@@ -51,7 +62,9 @@ def start_moto(log_dir: Path, extra_env: dict[str, str] | None = None) -> MotoSe
         [sys.executable, str(REPO / "scripts" / "moto_server.py"), "--host", "127.0.0.1", "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
         env=env,
+        start_new_session=detach,
     )
     try:
         wait_for_port(port, timeout=60, process=process)
@@ -66,8 +79,4 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     """One moto server for the whole session; tests that need a clean slate call ``reset()``."""
     server = start_moto(tmp_path_factory.mktemp("moto"))
     yield server
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
+    server.stop()

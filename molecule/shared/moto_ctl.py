@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from testsupport.ports import free_port, wait_for_port  # noqa: E402
+from testsupport.moto import start_moto  # noqa: E402
 
 REGION = "ap-northeast-2"
 
@@ -38,28 +37,17 @@ def start(state_dir: Path) -> None:
     if state.exists() and _alive(json.loads(state.read_text())["pid"]):
         print(f"moto already runs: {state.read_text()}")
         return
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    with (state_dir / "moto.log").open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603 (fixed argv: this interpreter and the repository's emulator)
-            [sys.executable, str(REPO / "scripts" / "moto_server.py"), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
     try:
-        wait_for_port(port, timeout=60, process=process)
-    except (RuntimeError, TimeoutError) as error:
-        process.kill()
-        sys.exit(f"moto did not start ({error}); see {state_dir / 'moto.log'}")
-    endpoint = f"http://127.0.0.1:{port}"
-    state.write_text(json.dumps({"pid": process.pid, "port": port, "endpoint": endpoint}) + "\n")
+        server = start_moto(state_dir, detach=True)
+    except RuntimeError as error:
+        sys.exit(str(error))
+    endpoint, pid = server.endpoint, server.process.pid
+    port = int(endpoint.rsplit(":", 1)[1])
+    state.write_text(json.dumps({"pid": pid, "port": port, "endpoint": endpoint}) + "\n")
     config = state_dir / "aws_config"
     config.write_text(f"[default]\nregion = {REGION}\nendpoint_url = {endpoint}\n")
     config.chmod(0o600)
-    print(f"moto started: {endpoint} (pid {process.pid})")
+    print(f"moto started: {endpoint} (pid {pid})")
 
 
 def _alive(pid: int) -> bool:

@@ -75,8 +75,4 @@ def emulated_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedA
     for name, value in SECRETS.items():
         ssm.put_parameter(Name=f"/gradestack/emulated/{name}", Value=value, Type="SecureString")
     yield aws
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
+    server.stop()

@@ -182,32 +182,25 @@ def _copy_repo(tmp_path: Path) -> Path:
     return copy
 
 
-def test_plain_text_secret_in_group_vars_is_an_error(cloud_env, tmp_path):
+@pytest.mark.parametrize(
+    ("environment", "secret", "value"),
+    [
+        ("production", "db_password", "Zq8v3Lk2Wx7p"),
+        ("staging", "web_secret_key", "Zq8v3Lk2Wx7pZq8v3Lk2Wx7pZq8v3Lk2Wx7p"),
+    ],
+)
+def test_plain_text_secret_in_group_vars_is_an_error(cloud_env, tmp_path, environment, secret, value):
     copy = _copy_repo(tmp_path)
-    with (copy / "group_vars" / "production.yml").open("a") as handle:
-        handle.write('db_password: "Zq8v3Lk2Wx7p"\n')
+    with (copy / "group_vars" / f"{environment}.yml").open("a") as handle:
+        handle.write(f'{secret}: "{value}"\n')
     env = dict(cloud_env, ANSIBLE_CONFIG=str(copy / "ansible.cfg"))
-    result = run_playbook(PREFLIGHT, inventory="inventories/production", env=env, cwd=copy)
+    result = run_playbook(PREFLIGHT, inventory=f"inventories/{environment}", env=env, cwd=copy)
     assert result.returncode != 0
     problems = problems_of(result.stdout)
     assert any(
-        line.startswith("db_password (group_vars/production.yml): is plain text in group_vars") for line in problems
+        line.startswith(f"{secret} (group_vars/{environment}.yml): is plain text in group_vars") for line in problems
     ), problems
-    assert "Zq8v3Lk2Wx7p" not in result.stdout
-
-
-def test_plain_text_web_secret_key_in_group_vars_is_an_error(cloud_env, tmp_path):
-    copy = _copy_repo(tmp_path)
-    with (copy / "group_vars" / "staging.yml").open("a") as handle:
-        handle.write('web_secret_key: "Zq8v3Lk2Wx7pZq8v3Lk2Wx7pZq8v3Lk2Wx7p"\n')
-    env = dict(cloud_env, ANSIBLE_CONFIG=str(copy / "ansible.cfg"))
-    result = run_playbook(PREFLIGHT, inventory="inventories/staging", env=env, cwd=copy)
-    assert result.returncode != 0
-    problems = problems_of(result.stdout)
-    assert any(
-        line.startswith("web_secret_key (group_vars/staging.yml): is plain text in group_vars") for line in problems
-    ), problems
-    assert "Zq8v3Lk2Wx7pZq8v3Lk2Wx7p" not in result.stdout
+    assert value[:24] not in result.stdout  # not even a part of it
 
 
 def test_missing_web_secret_key_in_ssm_is_named(cloud_env, moto_server):
