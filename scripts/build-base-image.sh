@@ -7,11 +7,16 @@
 #
 # minimal: python3, python3-venv, ca-certificates (base of the grading image).
 # systemd: minimal + systemd, systemd-sysv, dbus, python3-apt, sudo, iproute2,
-#          procps, curl (the local environment's "hosts" and Molecule platforms).
+#          procps, curl, openssh-server (the local environment's "hosts" and
+#          Molecule platforms). sshd never listens: Ansible reaches a local host
+#          with SSH carried over `podman exec ... sshd -i` (inventories/local), for
+#          SSH's pipelining and connection reuse. Each container generates its own
+#          host keys when provisioned; the image holds none.
 #
 # Both carry this machine's CA bundle (/etc/ssl/certs/ca-certificates.crt), so that
 # containers reach PyPI and Debian through an intercepting proxy, plus the optional
-# EXTRA_CA_BUNDLE file. An existing image is kept unless --rebuild is given.
+# EXTRA_CA_BUNDLE file. An existing image is kept unless --rebuild is given or it
+# was built by another version of this script (label io.gradestack.base-recipe).
 #
 # Environment (all optional):
 #   DEBIAN_MIRROR           Debian mirror (default: the bookworm source in this host's
@@ -32,7 +37,7 @@ HOST_CA_BUNDLE="${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 EXTRA_CA_BUNDLE="${EXTRA_CA_BUNDLE:-}"
 
 MINIMAL_PACKAGES=(python3 python3-venv ca-certificates)
-SYSTEMD_PACKAGES=(systemd systemd-sysv dbus python3-apt sudo iproute2 procps curl)
+SYSTEMD_PACKAGES=(systemd systemd-sysv dbus python3-apt sudo iproute2 procps curl openssh-server)
 
 usage() {
   cat >&2 <<'USAGE'
@@ -119,9 +124,17 @@ main() {
 
   local image="$BASE_IMAGE_REPO:$SUITE-$flavor"
   command -v podman >/dev/null || die "podman is not installed; run 'make setup' (or apt-get install podman runc)"
-  if [ "$rebuild" -eq 0 ] && podman image exists "$image"; then
-    step "base image $image exists (use --rebuild to build it again)"
-    return 0
+  # The image records the script that built it: a changed recipe (a package added,
+  # a unit masked) rebuilds it without anyone having to know about --rebuild.
+  local recipe built_recipe=""
+  recipe="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)"
+  if podman image exists "$image"; then
+    built_recipe="$(podman image inspect --format '{{ index .Labels "io.gradestack.base-recipe" }}' "$image")"
+    if [ "$rebuild" -eq 0 ] && [ "$built_recipe" = "$recipe" ]; then
+      step "base image $image exists (use --rebuild to build it again)"
+      return 0
+    fi
+    [ "$rebuild" -eq 1 ] || step "base image $image was built by another version of this script; rebuilding"
   fi
 
   [ "$(id -u)" -eq 0 ] || die "debootstrap needs root; run as root (sudo $0 $*)"
@@ -198,6 +211,7 @@ EOF
     --change "ENV AWS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt"
     --change "LABEL io.gradestack.component=base-image"
     --change "LABEL io.gradestack.base-flavor=$flavor"
+    --change "LABEL io.gradestack.base-recipe=$recipe"
   )
   if [ "$flavor" = systemd ]; then
     # Units that make no sense in a container and slow or break its boot.
@@ -207,6 +221,13 @@ EOF
       systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer; do
       ln -sf /dev/null "$root/etc/systemd/system/$unit"
     done
+    # sshd runs only on demand, as `sshd -i` under `podman exec` (no port, no
+    # daemon); it needs its privilege-separation directory after every boot.
+    ln -sf /dev/null "$root/etc/systemd/system/ssh.service"
+    ln -sf /dev/null "$root/etc/systemd/system/ssh.socket"
+    echo 'd /run/sshd 0755 root root -' >"$root/etc/tmpfiles.d/sshd.conf"
+    # Host keys made now would be shared by every container built from the image.
+    rm -f "$root"/etc/ssh/ssh_host_*
     changes+=(--change "CMD [\"/sbin/init\"]" --change "STOPSIGNAL SIGRTMIN+3")
   else
     changes+=(--change "CMD [\"/bin/bash\"]")

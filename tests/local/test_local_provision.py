@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from testsupport.ansible import REPO, run_playbook
+from testsupport.ansible import REPO, VENV_BIN, playbook_env, run_playbook
 from testsupport.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.containers]
@@ -54,11 +54,17 @@ class Environment:
         self.label = f"pytest-{self.id}"
         self.port = free_port()
         self.state_file = tmp / "endpoints.json"
+        self.ssh_dir = tmp / "ssh"
         self.inventory = tmp / "hosts.yml"
         self.playbook = tmp / "provision.yml"
         hosts = {"web-1": "web", "lb": "loadbalancer", "db": "database"}
         self.containers = {host: f"{self.prefix}-{host}" for host in hosts}
         children = {group: {"hosts": {host: {"ansible_host": self.containers[host]}}} for host, group in hosts.items()}
+        # The connection settings of the real local inventory, so that what is
+        # tested here is how deploy.yml reaches the containers.
+        local_inventory = yaml.safe_load((REPO / "inventories/local/hosts.yml").read_text())
+        connection = local_inventory["all"]["children"]["local"]["children"]["local_containers"]["vars"]
+        self.connection_vars = {**connection, "local_ssh_dir": str(self.ssh_dir)}
         inventory = {
             "all": {
                 "children": {
@@ -66,7 +72,7 @@ class Environment:
                         "hosts": {
                             "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
                         },
-                        "children": {"local_containers": {"children": children}},
+                        "children": {"local_containers": {"vars": self.connection_vars, "children": children}},
                     }
                 }
             }
@@ -85,6 +91,7 @@ class Environment:
             "local_provision_network_name": self.prefix,
             "local_provision_lb_port": self.port,
             "local_provision_state_file": str(self.state_file),
+            "local_provision_ssh_dir": str(self.ssh_dir),
             "local_provision_base_images": ["systemd"],
             "local_provision_destroy_images": False,
         }
@@ -139,6 +146,62 @@ def test_endpoints_file_names_every_host(env):
     assert endpoints["lb_url"] == f"http://127.0.0.1:{env.port}"
     assert set(endpoints["hosts"]) == set(env.containers)
     assert all(host["address"] for host in endpoints["hosts"].values())
+
+
+def ansible_ping(env: Environment, *, reuse_connections: bool = True) -> subprocess.CompletedProcess[str]:
+    # An SSH master left by an earlier ping would carry a new ping without any
+    # host key check: a test of the check must open fresh connections.
+    fresh = {} if reuse_connections else {"ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPath=none"}
+    return subprocess.run(
+        [
+            *(str(VENV_BIN / "ansible"), "local_containers", "-i", str(env.inventory), "-m", "ansible.builtin.ping"),
+            # Run from the repository, whose group_vars/local.yml would point local_ssh_dir at .state/local.
+            *("--extra-vars", f"local_ssh_dir={env.ssh_dir}"),
+        ],
+        cwd=REPO,
+        env=playbook_env(fresh),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_ansible_reaches_every_host_over_ssh_without_a_listening_port(env):
+    assert env.connection_vars["ansible_connection"] == "ssh"
+    result = ansible_ping(env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == len(env.containers), result.stdout
+    for name in env.containers.values():
+        listening = podman("exec", name, "ss", "--listening", "--tcp", "--numeric", "--no-header")
+        assert ":22 " not in listening, f"{name} listens for SSH: {listening}"
+    assert (env.ssh_dir / "id_ed25519").stat().st_mode & 0o077 == 0
+
+
+def test_each_host_has_its_own_pinned_host_key(env):
+    pinned = {}
+    for line in (env.ssh_dir / "known_hosts").read_text().splitlines():
+        name, keytype, key = line.split()
+        pinned[name] = key
+        own = podman("exec", name, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").split()[:2]
+        assert [keytype, key] == own
+    assert set(pinned) == set(env.containers.values())
+    assert len(set(pinned.values())) == len(pinned), "containers share a host key"
+
+
+def test_a_host_key_that_does_not_match_is_refused(env):
+    known_hosts = env.ssh_dir / "known_hosts"
+    original = known_hosts.read_text()
+    web, db = env.containers["web-1"], env.containers["db"]
+    db_key = next(line.split(" ", 1)[1] for line in original.splitlines() if line.startswith(db + " "))
+    forged = [f"{web} {db_key}" if line.startswith(web + " ") else line for line in original.splitlines()]
+    known_hosts.write_text("\n".join(forged) + "\n")
+    try:
+        result = ansible_ping(env, reuse_connections=False)
+    finally:
+        known_hosts.write_text(original)
+    assert result.returncode != 0
+    assert "UNREACHABLE" in result.stdout and "HOST IDENTIFICATION HAS CHANGED" in result.stdout + result.stderr
 
 
 def test_second_run_changes_nothing(env):
