@@ -16,7 +16,7 @@ SYSTEM_SUITES := tests/aws tests/e2e/test_local_deploy.py
 junit = $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/pytest-$(1).xml)
 
 .PHONY: help setup lint lint-python lint-yaml lint-ansible lint-terraform test test-python test-aws test-local-e2e \
-        test-system test-roles local \
+        test-system test-roles test-containers local \
         destroy-local emulated bench clean
 
 help: ## list the targets
@@ -40,13 +40,20 @@ lint-ansible:
 lint-terraform:
 	@bash scripts/lint-terraform.sh
 
-# Three suites run side by side, each in its own process: they spend much of their
+# Three lanes run side by side, each in its own process: they spend much of their
 # time waiting on containers, package installs, Terraform and the emulator, and CI
-# has two cores. Output is grouped per suite (--output-sync); make fails if any fails.
-# The local end to end (make test-local-e2e) is not among them: on two cores a whole
-# local deploy next to the others takes longer than CI's 90 minutes allow.
+# has two cores. Output is grouped per lane (--output-sync); make fails if any fails.
 test: setup lint ## the whole suite, as CI runs it
-	$(MAKE) --no-print-directory -j3 --output-sync=target test-python test-aws test-roles
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-python test-aws test-containers
+
+# Molecule, then the local end to end: both drive podman containers, and one after
+# the other they leave room for the other two lanes. The second runs even when the
+# first fails, so that one CI run reports both.
+test-containers: ## Molecule, then the local end to end (one lane of make test)
+	@status=0; \
+	$(MAKE) --no-print-directory test-roles || status=1; \
+	$(MAKE) --no-print-directory test-local-e2e || status=1; \
+	exit $$status
 
 test-python: ## pytest without the full-system suites: unit, integration (PostgreSQL, ActiveMQ, moto), Terraform, web + worker
 	$(BIN)/pytest $(addprefix --ignore=,$(SYSTEM_SUITES)) $(call junit,main) $(PYTEST_ARGS)
