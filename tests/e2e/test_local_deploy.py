@@ -9,8 +9,10 @@ destroys the environment and checks that nothing of it is left.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -235,8 +237,18 @@ def test_verify_passes_and_writes_a_junit_report(deployed):
 
 
 def test_a_submission_through_the_load_balancer_is_graded(deployed):
-    assert wait_verdict(deployed, submit(deployed, "ac.py"))["verdict"] == "AC"
+    accepted = submit(deployed, "ac.py")
+    assert wait_verdict(deployed, accepted)["verdict"] == "AC"
     assert wait_verdict(deployed, submit(deployed, "wa.py"))["verdict"] == "WA"
+
+    # The page's artifact links work from the host's browser: through the load balancer, not at `aws:5000`.
+    status, _, page = http(f"{deployed.lb_url}/submissions/{accepted}")
+    assert status == 200
+    links = [html.unescape(u) for u in re.findall(r'<a href="(http[^"]+)" rel="noopener noreferrer">', page.decode())]
+    assert links, f"no artifact links on the submission page:\n{page.decode()[:3000]}"
+    assert all(link.startswith(f"{deployed.lb_url}/s3/") and "X-Amz-Signature=" in link for link in links), links
+    status, _, _ = http(links[0])
+    assert status == 200, links[0]
 
 
 def test_a_stopped_web_host_is_reported_while_the_load_balancer_keeps_serving(deployed):

@@ -77,3 +77,12 @@ def test_unhealthy_server_is_taken_out(host):
     finally:
         host.check_output("systemctl start app-2")
     wait_until(host, "app-2", "UP")
+
+
+def test_path_route_reaches_its_backend_without_the_prefix(host):
+    # /s3/bucket/object is /bucket/object on the store; other paths stay with the web hosts.
+    assert get(host, "/s3/bucket/object") == "store"
+    # The store would answer /bucket/object; without the prefix it is the web hosts' (404 there).
+    assert host.check_output("curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:80/bucket/object") == "404"
+    assert host.check_output("curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:80/s3x/bucket/object") == "404"
+    assert get(host) in {"app-1", "app-2"}

@@ -35,7 +35,9 @@ class Services:
         self.settings = settings
         self.engine = engine
         self.sessions: sessionmaker[Session] = make_sessionmaker(engine)
-        self.artifacts = ArtifactLinks(settings.grading_bucket, settings.aws_region, settings.presign_seconds)
+        self.artifacts = ArtifactLinks(
+            settings.grading_bucket, settings.aws_region, settings.presign_seconds, settings.artifact_url_base
+        )
         self.environ = environ
         self._ready_lock = threading.Lock()
         self._ready_cache: tuple[float, int, dict[str, Any]] | None = None

@@ -10,6 +10,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from gradestack_protocol.messages import LANGUAGES, MAX_SOURCE_BYTES
 from sqlalchemy.engine import URL
@@ -81,6 +82,19 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network 
     return tuple(nets)
 
 
+def _public_base_url(env: Mapping[str, str], name: str) -> str:
+    """An http(s) URL with no query or fragment, without its trailing slash; empty when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"{name} must be an http(s) URL without query or fragment (e.g. http://127.0.0.1:8088/s3), got {raw!r}"
+        )
+    return raw.rstrip("/")
+
+
 @dataclass(frozen=True)
 class DatabaseSettings:
     host: str = "127.0.0.1"
@@ -141,6 +155,9 @@ class Settings:
     grading_bucket: str = ""
     aws_region: str = "ap-northeast-2"
     presign_seconds: int = 300
+    # Where browsers reach the object store when it is not S3 itself (the local
+    # environment's moto, behind the load balancer); empty: the links as S3 signs them.
+    artifact_url_base: str = ""
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 50
     outbox_retention_days: int = 7
@@ -186,6 +203,7 @@ class Settings:
             grading_bucket=env.get("GRADING_BUCKET", "").strip(),
             aws_region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-northeast-2").strip(),
             presign_seconds=_int(env, "ARTIFACT_URL_SECONDS", 300, 1, 3600),
+            artifact_url_base=_public_base_url(env, "ARTIFACT_URL_BASE"),
             outbox_poll_seconds=_float(env, "OUTBOX_POLL_SECONDS", 0.5, 0.05),
             outbox_batch_size=_int(env, "OUTBOX_BATCH_SIZE", 50, 1, 1000),
             outbox_retention_days=_int(env, "OUTBOX_RETENTION_DAYS", 7, 1, 3650),

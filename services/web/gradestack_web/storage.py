@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -12,9 +13,10 @@ log = logging.getLogger(__name__)
 
 
 class ArtifactLinks:
-    def __init__(self, bucket: str, region: str, expires_seconds: int) -> None:
+    def __init__(self, bucket: str, region: str, expires_seconds: int, public_base_url: str = "") -> None:
         self.bucket = bucket
         self.expires_seconds = expires_seconds
+        self.public_base_url = public_base_url.rstrip("/")
         # AWS_ENDPOINT_URL (moto locally) is honoured by boto3 itself.
         self._client = (
             boto3.client(
@@ -33,8 +35,12 @@ class ArtifactLinks:
             return [
                 (
                     item["Key"][len(prefix) :].lstrip("/") or item["Key"],
-                    self._client.generate_presigned_url(
-                        "get_object", Params={"Bucket": self.bucket, "Key": item["Key"]}, ExpiresIn=self.expires_seconds
+                    self._public(
+                        self._client.generate_presigned_url(
+                            "get_object",
+                            Params={"Bucket": self.bucket, "Key": item["Key"]},
+                            ExpiresIn=self.expires_seconds,
+                        )
                     ),
                 )
                 for item in listing.get("Contents", [])
@@ -43,3 +49,18 @@ class ArtifactLinks:
             # Artifacts are a convenience: the verdict page must still render without them.
             log.warning("listing artifacts under s3://%s/%s failed: %s", self.bucket, prefix, exc)
             return []
+
+    def _public(self, url: str) -> str:
+        """The link as a browser must follow it.
+
+        In AWS that is the presigned URL itself. The local environment's S3 is moto
+        at a container name (http://aws:5000) that only the containers resolve, so
+        its links keep their path and signed query but go through the public base
+        (the load balancer, which forwards that prefix to moto). moto does not check
+        the signature against the host, as S3 would: a base is for stand-ins only,
+        and the cloud environments leave it unset.
+        """
+        if not self.public_base_url:
+            return url
+        parts = urlsplit(url)
+        return f"{self.public_base_url}{parts.path}" + (f"?{parts.query}" if parts.query else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.request
 
 import boto3
 import pytest
@@ -248,7 +249,25 @@ def test_artifact_links_are_presigned(make_app, sessions, moto_server, monkeypat
     page = client.get(created["url"]).text
     match = re.search(r'<a href="([^"]+)" rel="noopener noreferrer">report.json</a>', page)
     assert match, page
-    assert "X-Amz-Expires=120" in match.group(1).replace("&amp;", "&")
+    link = match.group(1).replace("&amp;", "&")
+    assert link.startswith(moto_server.endpoint + "/web-artifacts/" + prefix)
+    assert "X-Amz-Expires=120" in link
+    assert "X-Amz-Signature=" in link
+    with urllib.request.urlopen(link, timeout=10) as response:  # noqa: S310 (moto on loopback)
+        assert response.read() == b"{}"
+
+    # Behind a public base (the local load balancer's /s3 in front of moto) the link
+    # keeps its path and signed query; only where it points changes.
+    proxied_page = make_app(
+        GRADING_BUCKET="web-artifacts", ARTIFACT_URL_SECONDS="120", ARTIFACT_URL_BASE="http://127.0.0.1:8088/s3/"
+    ).test_client()
+    proxied = re.search(
+        r'<a href="([^"]+)" rel="noopener noreferrer">report.json</a>', proxied_page.get(created["url"]).text
+    )
+    assert proxied, "no artifact link behind the public base"
+    public = proxied.group(1).replace("&amp;", "&")
+    assert public.startswith("http://127.0.0.1:8088/s3/web-artifacts/" + prefix + "report.json?")
+    assert "X-Amz-Signature=" in public and "X-Amz-Expires=120" in public
 
 
 def test_migrate_and_load_problems_are_idempotent(engine, sessions, problems_dir):
