@@ -14,6 +14,7 @@ cd "$REPO"
 # Debian packages the tools and tests use, and why.
 APT_PACKAGES=(
   podman runc uidmap slirp4netns fuse-overlayfs  # containers (no Docker engine here)
+  netavark aardvark-dns iptables                 # podman networks with DNS for container names
   debootstrap                                    # base images without a registry
   activemq default-jre-headless                  # real broker for integration tests
   postgresql                                     # real database for integration tests
@@ -42,30 +43,80 @@ install_apt_packages() {
     || die "apt-get install failed for: ${missing[*]} (see the apt output above)"
 }
 
-configure_podman() {
-  # Podman's system containers.conf: no default ulimits (the container's hard
-  # limits here are lower than podman's defaults) and runc (crun fails on this
-  # machine's cgroup layout). A marked block so we never clobber other settings.
-  local conf=/etc/containers/containers.conf
-  if [ -f "$conf" ] && grep -q "# gradestack: begin" "$conf"; then
-    step "podman: $conf already configured"
-    return
-  fi
-  [ "$(id -u)" -eq 0 ] || die "configuring $conf needs root; run 'sudo make setup'"
-  if [ -f "$conf" ] && grep -Eq '^\s*\[(containers|engine)\]' "$conf"; then
-    die "$conf already has [containers] or [engine] sections; add 'default_ulimits = []' under [containers] and 'runtime = \"runc\"' under [engine] yourself, then add a line '# gradestack: begin' to mark it done"
-  fi
-  step "podman: writing default_ulimits = [] and runtime = runc to $conf"
-  mkdir -p /etc/containers
-  cat >> "$conf" <<'CONF'
-# gradestack: begin (scripts/setup.sh)
+# Podman's system containers.conf, in a block between markers that setup owns and
+# rewrites when it changes (never other lines):
+#   default_ulimits = []   the container's hard limits here are lower than podman's defaults
+#   runtime = "runc"       crun fails on this machine's cgroup layout
+#   network_backend        netavark + aardvark-dns resolve container names on a network;
+#                          podman's CNI backend (what a podman installed without its
+#                          recommended packages falls back to) resolves none of them
+PODMAN_CONF=/etc/containers/containers.conf
+PODMAN_CONF_BLOCK='# gradestack: begin (scripts/setup.sh)
 [containers]
 default_ulimits = []
 
 [engine]
 runtime = "runc"
-# gradestack: end
-CONF
+
+[network]
+network_backend = "netavark"
+# gradestack: end'
+
+# Before podman changes network backend, tell the user what already exists under the
+# old one. Nothing is removed: running containers stop the switch (their interfaces
+# and firewall rules would leak), stopped ones and CNI networks are listed with what to do.
+check_cni_state() {
+  local backend
+  backend="$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null || true)"
+  [ "$backend" = "cni" ] || return 0
+  local running stopped networks
+  running="$(podman ps --format '{{.Names}}' | tr '\n' ' ')"
+  stopped="$(podman ps -a --filter status=created --filter status=exited --filter status=stopped \
+    --format '{{.Names}}' | tr '\n' ' ')"
+  networks="$(podman network ls --format '{{.Name}}' | grep -vx podman | tr '\n' ' ' || true)"
+  step "podman: the network backend is CNI; switching it to netavark"
+  if [ -n "${running// /}" ]; then
+    die "podman runs containers under its CNI backend: ${running}. Switching the backend under running containers leaks their network interfaces and firewall rules. Stop them first (podman stop ${running}) and run 'make setup' again; nothing was changed."
+  fi
+  if [ -n "${stopped// /}" ]; then
+    warn "these containers were created under CNI and are kept: ${stopped}. Those attached to a network other than 'podman' start again once that network exists under netavark (podman network create <name>); gradestack's own (gradestack-*) are recreated by 'make destroy-local && make local'."
+  fi
+  if [ -n "${networks// /}" ]; then
+    warn "these CNI networks are kept in /etc/cni/net.d but netavark does not see them: ${networks}. Recreate the ones you need with 'podman network create <name>'."
+  fi
+}
+
+configure_podman() {
+  local current=""
+  if [ -f "$PODMAN_CONF" ] && grep -q "^# gradestack: begin" "$PODMAN_CONF"; then
+    current="$(sed -n '/^# gradestack: begin/,/^# gradestack: end/p' "$PODMAN_CONF")"
+  fi
+  if [ "$current" = "$PODMAN_CONF_BLOCK" ]; then
+    step "podman: $PODMAN_CONF already configured"
+  else
+    [ "$(id -u)" -eq 0 ] || die "configuring $PODMAN_CONF needs root; run 'sudo make setup'"
+    if [ -z "$current" ] && [ -f "$PODMAN_CONF" ] && grep -Eq '^\s*\[(containers|engine|network)\]' "$PODMAN_CONF"; then
+      die "$PODMAN_CONF already has a [containers], [engine] or [network] section; merge these settings into it yourself, keeping the two marker lines so that setup recognises them:
+$PODMAN_CONF_BLOCK"
+    fi
+    check_cni_state
+    mkdir -p "$(dirname "$PODMAN_CONF")"
+    if [ -n "$current" ]; then
+      step "podman: updating gradestack's block in $PODMAN_CONF"
+      sed -i '/^# gradestack: begin/,/^# gradestack: end/d' "$PODMAN_CONF"
+    else
+      step "podman: writing gradestack's block to $PODMAN_CONF"
+    fi
+    printf '%s\n' "$PODMAN_CONF_BLOCK" >>"$PODMAN_CONF"
+  fi
+  # Read the effective settings back: a containers.conf elsewhere (e.g. under
+  # /usr/share or $HOME) could still win.
+  local backend runtime
+  backend="$(podman info --format '{{.Host.NetworkBackend}}')" || die "podman info failed (see above)"
+  runtime="$(podman info --format '{{.Host.OCIRuntime.Name}}')" || die "podman info failed (see above)"
+  [ "$backend" = netavark ] \
+    || die "podman's network backend is '$backend', not netavark, although $PODMAN_CONF asks for it; check 'podman info' and other containers.conf files (/usr/share/containers, \$HOME/.config/containers)"
+  [ "$runtime" = runc ] || die "podman's OCI runtime is '$runtime', not runc; check the containers.conf files podman reads"
 }
 
 create_venvs() {
