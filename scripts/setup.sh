@@ -50,7 +50,8 @@ install_apt_packages() {
 #   network_backend        netavark + aardvark-dns resolve container names on a network;
 #                          podman's CNI backend (what a podman installed without its
 #                          recommended packages falls back to) resolves none of them
-PODMAN_CONF=/etc/containers/containers.conf
+# GRADESTACK_PODMAN_CONF: another file, for tests of this logic only.
+PODMAN_CONF="${GRADESTACK_PODMAN_CONF:-/etc/containers/containers.conf}"
 PODMAN_CONF_BLOCK='# gradestack: begin (scripts/setup.sh)
 [containers]
 default_ulimits = []
@@ -67,21 +68,22 @@ network_backend = "netavark"
 # and firewall rules would leak), stopped ones and CNI networks are listed with what to do.
 check_cni_state() {
   local backend
-  backend="$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null || true)"
+  # No answer (podman broken): configure_podman's read-back reports it after the write.
+  backend="$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null)" || return 0
   [ "$backend" = "cni" ] || return 0
   local running stopped networks
-  running="$(podman ps --format '{{.Names}}' | tr '\n' ' ')"
+  running="$(podman ps --format '{{.Names}}' | xargs)"
   stopped="$(podman ps -a --filter status=created --filter status=exited --filter status=stopped \
-    --format '{{.Names}}' | tr '\n' ' ')"
-  networks="$(podman network ls --format '{{.Name}}' | grep -vx podman | tr '\n' ' ' || true)"
+    --format '{{.Names}}' | xargs)"
+  networks="$(podman network ls --format '{{.Name}}' | awk '$0 != "podman"' | xargs)"
   step "podman: the network backend is CNI; switching it to netavark"
-  if [ -n "${running// /}" ]; then
+  if [ -n "$running" ]; then
     die "podman runs containers under its CNI backend: ${running}. Switching the backend under running containers leaks their network interfaces and firewall rules. Stop them first (podman stop ${running}) and run 'make setup' again; nothing was changed."
   fi
-  if [ -n "${stopped// /}" ]; then
+  if [ -n "$stopped" ]; then
     warn "these containers were created under CNI and are kept: ${stopped}. Those attached to a network other than 'podman' start again once that network exists under netavark (podman network create <name>); gradestack's own (gradestack-*) are recreated by 'make destroy-local && make local'."
   fi
-  if [ -n "${networks// /}" ]; then
+  if [ -n "$networks" ]; then
     warn "these CNI networks are kept in /etc/cni/net.d but netavark does not see them: ${networks}. Recreate the ones you need with 'podman network create <name>'."
   fi
 }
@@ -166,4 +168,7 @@ main() {
   step "setup complete"
 }
 
-main "$@"
+# Sourcing (tests) defines the functions only.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi
