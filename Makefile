@@ -70,11 +70,15 @@ test-system: setup ## the two full-system suites (AWS path, local end to end), o
 test-roles: ## Molecule: one scenario per role
 	bash scripts/run-molecule.sh
 
+# The local environment talks to its own S3 stand-in with its own keys: a profile of
+# the caller's (AWS_PROFILE) next to them makes the amazon.aws modules refuse to run.
+LOCAL_ENV := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE
+
 local: setup ## deploy the local environment (ansible-playbook deploy.yml -i inventories/local)
-	$(BIN)/ansible-playbook deploy.yml -i inventories/local
+	$(LOCAL_ENV) $(BIN)/ansible-playbook deploy.yml -i inventories/local
 
 destroy-local: setup ## remove every container, network, volume and image of the local environment
-	$(BIN)/ansible-playbook destroy.yml -i inventories/local
+	$(LOCAL_ENV) $(BIN)/ansible-playbook destroy.yml -i inventories/local
 
 emulated: setup ## the production path against an AWS emulator (moto) on this machine, no AWS account
 	bash scripts/emulated.sh deploy

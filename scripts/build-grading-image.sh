@@ -48,8 +48,12 @@ if [ -n "$EXTRA_CA_BUNDLE" ]; then
 fi
 
 # --format docker: the OCI format drops HEALTHCHECK, which the image relies on.
+# --network host: RUN steps (apt-get, pip) resolve and connect exactly as this host
+# does. podman build cannot join a named network, and podman's default network
+# reaches the host's resolver on some machines and not on others.
 podman build \
   --format docker \
+  --network host \
   --file "$REPO/services/grading/Dockerfile" \
   --ignorefile "$REPO/services/grading/Dockerfile.dockerignore" \
   --build-arg "BASE_IMAGE=$BASE_IMAGE" \
