@@ -20,7 +20,11 @@ APT_PACKAGES=(
   postgresql                                     # real database for integration tests
   chromium                                       # headless browser test
   libseccomp2                                    # the grading sandbox's syscall filter
-  gcc g++ make git curl ca-certificates openssl python3-venv
+  gcc g++ make git curl ca-certificates openssl python3-venv  # compilers, make, git, TLS, venvs
+  libc6-dev                                      # gcc -static (sandbox supervisor), C submissions; gcc only Recommends it
+  python3                                        # /usr/bin/python3 runs Python submissions in the grading tests
+  openssh-client                                 # ssh, ssh-keygen: Ansible's SSH to local containers and Molecule
+                                                 # platforms (podman exec ... sshd -i); known_hosts, openssh_keypair
 )
 
 install_apt_packages() {
@@ -121,6 +125,24 @@ $PODMAN_CONF_BLOCK"
   [ "$runtime" = runc ] || die "podman's OCI runtime is '$runtime', not runc; check the containers.conf files podman reads"
 }
 
+# The build stage names the grading image and the web bundle after commits (git
+# rev-parse, git log): the checkout must be a git repository with a commit that git
+# agrees to read. Run as root on a checkout another user owns, git (>= 2.35.2)
+# refuses it ("dubious ownership") until it is listed in safe.directory.
+check_git_checkout() {
+  local out
+  if out="$(git -C "$REPO" rev-parse --verify --short=12 HEAD 2>&1)"; then
+    step "git: $REPO at $out"
+    return
+  fi
+  case "$out" in
+    *"dubious ownership"*)
+      die "git refuses to read $REPO: another user owns it and setup runs as $(id -un). Trust the checkout: git config --global --add safe.directory $REPO (or use a checkout $(id -un) owns)" ;;
+    *)
+      die "$REPO is not a git checkout with a commit (git rev-parse HEAD: ${out}); the build stage names images and bundles after commits: clone the repository with git" ;;
+  esac
+}
+
 create_venvs() {
   local stamp=".venv/.gradestack-requirements"
   local want
@@ -158,6 +180,7 @@ create_venvs() {
 main() {
   step "gradestack setup in $REPO"
   install_apt_packages
+  check_git_checkout
   configure_podman
   create_venvs
   # Topic-specific steps (Terraform CLI config, base images, ...), in name order.
