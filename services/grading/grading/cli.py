@@ -1,6 +1,9 @@
 """Command line: ``python -m grading judge ...`` (problem setters) and ``python -m grading worker``.
 
-``judge`` prints one JSON document and exits 0 whenever judging completed,
+``judge`` is for problem setters: it prints every test's detail (checker message, exit
+code or signal), hidden tests included, each marked ``"visible"`` as the problem's
+feedback policy decides; ``--contestant-view`` prints what a contestant would see instead.
+It prints one JSON document and exits 0 whenever judging completed,
 whatever the verdict; 1 when the judge itself failed (verdict IE, the JSON says
 why); 2 for bad arguments or an invalid problem directory (message on stderr).
 """
@@ -56,6 +59,8 @@ def _judge(args: argparse.Namespace) -> int:
         report = judge.judge(problem, args.language, raw.decode("utf-8", "replace"), args.short_circuit)
     finally:
         slot.release()
+    if args.contestant_view:
+        report = report.for_contestant()
     print(report.to_json(with_outputs=args.show_output))
     return 1 if report.verdict == "IE" else 0
 
@@ -90,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("--language", required=True, choices=LANGUAGES)
     judge.add_argument("--short-circuit", action="store_true", help="skip the remaining tests after a failure")
     judge.add_argument("--show-output", action="store_true", help="include the first 1 KiB of each test's output")
+    judge.add_argument(
+        "--contestant-view",
+        action="store_true",
+        help="redact hidden tests as the worker does for contestants (default: full detail for setters)",
+    )
     judge.add_argument("--work-dir", help="where job directories are created (default: the system temp dir)")
     judge.add_argument("source", help="source file, or - for stdin")
     judge.set_defaults(func=_judge)

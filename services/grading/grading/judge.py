@@ -25,7 +25,7 @@ import json
 import os
 import signal
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from gradestack_protocol import Problem
@@ -64,6 +64,13 @@ class TestReport:
     memory_kb: int = 0
     detail: str = ""
     output_excerpt: str = ""
+    visible: bool = False  # the problem's feedback policy shows this test in full to contestants
+
+    def for_contestant(self) -> TestReport:
+        """This test as a contestant may see it: a hidden test keeps its verdict, time and memory only."""
+        if self.visible:
+            return replace(self)
+        return TestReport(name=self.name, verdict=self.verdict, time_ms=self.time_ms, memory_kb=self.memory_kb)
 
 
 @dataclass
@@ -86,6 +93,14 @@ class JudgeReport:
 
     def to_json(self, with_outputs: bool = False) -> str:
         return json.dumps(self.to_dict(with_outputs), indent=2)
+
+    def for_contestant(self) -> JudgeReport:
+        """The report with every hidden test redacted (see ``TestReport.for_contestant``).
+
+        The full report is for problem setters and staff: its hidden tests' details quote
+        expected answers, exit codes and program output.
+        """
+        return replace(self, tests=[test.for_contestant() for test in self.tests])
 
 
 def _compile_env(build: Path) -> dict[str, str]:
@@ -211,7 +226,7 @@ class Judge:
         failed = False
         for test in problem.tests:
             if failed and short_circuit:
-                report.tests.append(TestReport(name=test.name, verdict="SC"))
+                report.tests.append(TestReport(name=test.name, verdict="SC", visible=test.visible))
                 continue
             result = sandbox.run(
                 argv,
@@ -238,6 +253,7 @@ class Judge:
                     memory_kb=result.memory_kb,
                     detail=detail,
                     output_excerpt=_text(result.stdout[:OUTPUT_EXCERPT_BYTES], OUTPUT_EXCERPT_BYTES + 20),
+                    visible=test.visible,
                 )
             )
             failed = failed or verdict != "AC"

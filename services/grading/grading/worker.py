@@ -42,6 +42,13 @@ import boto3
 import stomp
 from botocore.config import Config as BotoConfig
 from gradestack_protocol import GradingRequest, GradingResult, MessageError, ProblemError, TestResult
+from gradestack_protocol.artifacts import (
+    COMPILE_LOG,
+    CONTESTANT_REPORT,
+    STAFF_REPORT,
+    contestant_prefix,
+    staff_prefix,
+)
 from gradestack_protocol.broker import connect_with_retry
 from gradestack_protocol.messages import DEAD_LETTER_QUEUE, REQUEST_QUEUE, RESULT_QUEUE
 
@@ -361,24 +368,35 @@ class Worker:
         return report
 
     def _store_artifacts(self, request: GradingRequest, report: JudgeReport, attempt: int) -> str:
-        prefix = f"results/{request.submission_id}/"
-        summary = {
-            **report.to_dict(with_outputs=True),
+        """Store the artifacts; return the contestant-visible prefix ("" when S3 failed).
+
+        ``results/<id>/`` is what the web app links: the report as the feedback policy
+        lets a contestant see it. The full report (hidden tests' details and output
+        excerpts) goes to ``results/_staff/<id>/``, which the web app never links
+        (``gradestack_protocol.artifacts``).
+        """
+        prefix = contestant_prefix(request.submission_id)
+        stamp = {
             "submission_id": request.submission_id,
             "worker": self.config.worker_id,
             "attempt": attempt,
             "finished_at": now_iso(),
         }
+        objects = (
+            (staff_prefix(request.submission_id) + STAFF_REPORT, {**report.to_dict(with_outputs=True), **stamp}),
+            (prefix + CONTESTANT_REPORT, {**report.for_contestant().to_dict(with_outputs=True), **stamp}),
+        )
         try:
+            for key, summary in objects:
+                self.s3.put_object(
+                    Bucket=self.config.bucket,
+                    Key=key,
+                    Body=json.dumps(summary, indent=2).encode(),
+                    ContentType="application/json",
+                )
             self.s3.put_object(
                 Bucket=self.config.bucket,
-                Key=prefix + "summary.json",
-                Body=json.dumps(summary, indent=2).encode(),
-                ContentType="application/json",
-            )
-            self.s3.put_object(
-                Bucket=self.config.bucket,
-                Key=prefix + "compile.log",
+                Key=prefix + COMPILE_LOG,
                 Body=report.compile_output.encode(),
                 ContentType="text/plain; charset=utf-8",
             )
@@ -433,6 +451,7 @@ def _queue_wait_ms(delivery: Delivery) -> int | None:
 
 
 def _result_from(request: GradingRequest, report: JudgeReport, prefix: str, worker_id: str) -> GradingResult:
+    """The published result: only what the problem's feedback policy lets a contestant see."""
     return GradingResult(
         submission_id=request.submission_id,
         problem_id=request.problem_id,
@@ -441,7 +460,10 @@ def _result_from(request: GradingRequest, report: JudgeReport, prefix: str, work
         time_ms=report.time_ms,
         memory_kb=report.memory_kb,
         compile_output=report.compile_output,
-        tests=tuple(TestResult(t.name, t.verdict, t.time_ms, t.memory_kb, t.detail) for t in report.tests),
+        tests=tuple(
+            TestResult(t.name, t.verdict, t.time_ms, t.memory_kb, t.detail, t.visible)
+            for t in report.for_contestant().tests
+        ),
         artifacts_prefix=prefix,
         worker=worker_id,
         emitted_at=now_iso(),

@@ -254,8 +254,12 @@ def test_n_jobs_in_n_results_out(start_worker, results, broker, moto_server, buc
     ac = done[next(s for s in cases if s.startswith("ac-c"))]
     assert [t.verdict for t in ac.tests] == ["AC"] * 4
     s3 = boto3.client("s3", **_boto_kwargs(moto_server))
-    summary = json.loads(s3.get_object(Bucket=bucket, Key=ac.artifacts_prefix + "summary.json")["Body"].read())
+    summary = json.loads(s3.get_object(Bucket=bucket, Key=ac.artifacts_prefix + "report.json")["Body"].read())
     assert summary["verdict"] == "AC" and summary["submission_id"] == ac.submission_id
+    wrong = done[next(s for s in cases if s.startswith("wa-py"))]
+    assert [(t.visible, bool(t.detail)) for t in wrong.tests] == [(True, True)] + [(False, False)] * 3
+    staff = s3.get_object(Bucket=bucket, Key=f"results/_staff/{wrong.submission_id}/summary.json")["Body"].read()
+    assert b"1999999999999999999" in staff  # test 03's answer: for staff only
     with urllib.request.urlopen(f"http://127.0.0.1:{worker.health_port}/health/ready", timeout=10) as response:
         assert json.load(response)["status"] == "ready"
     assert worker.stop() == 0

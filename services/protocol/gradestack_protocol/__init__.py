@@ -1,5 +1,6 @@
 """Contract shared by the gradestack web tier and grading workers."""
 
+from gradestack_protocol.feedback import FeedbackPolicy
 from gradestack_protocol.messages import (
     FINAL_VERDICTS,
     LANGUAGES,
@@ -18,6 +19,7 @@ __all__ = [
     "REQUEST_QUEUE",
     "RESULT_QUEUE",
     "Checker",
+    "FeedbackPolicy",
     "GradingRequest",
     "GradingResult",
     "MessageError",

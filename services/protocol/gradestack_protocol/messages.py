@@ -128,7 +128,12 @@ class GradingRequest:
 
 @dataclass(frozen=True)
 class TestResult:
-    """The verdict of one test case."""
+    """The verdict of one test case, as a contestant may see it.
+
+    ``visible`` is the problem's feedback policy for this test. A hidden test (the
+    default, also for results of workers that predate the field) carries its verdict,
+    time and memory only: any ``detail`` is dropped here, on both sides of the queue.
+    """
 
     __test__ = False  # not a pytest test class despite the name
 
@@ -137,11 +142,14 @@ class TestResult:
     time_ms: int = 0
     memory_kb: int = 0
     detail: str = ""
+    visible: bool = False
 
     def __post_init__(self) -> None:
         if self.verdict not in TEST_VERDICTS:
             raise MessageError(f"test verdict must be one of {', '.join(TEST_VERDICTS)}, got {self.verdict!r}")
-        if len(self.detail) > MAX_DETAIL_CHARS:
+        if not self.visible:
+            object.__setattr__(self, "detail", "")
+        elif len(self.detail) > MAX_DETAIL_CHARS:
             object.__setattr__(self, "detail", self.detail[:MAX_DETAIL_CHARS])
 
     @classmethod
@@ -154,6 +162,7 @@ class TestResult:
             time_ms=_require(payload, "time_ms", int),
             memory_kb=_require(payload, "memory_kb", int),
             detail=payload.get("detail", "") if isinstance(payload.get("detail", ""), str) else "",
+            visible=payload.get("visible") is True,
         )
 
 

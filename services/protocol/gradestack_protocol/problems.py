@@ -2,11 +2,14 @@
 
 A problem is a directory::
 
-    <id>/problem.json    id, title, time_limit_ms, memory_limit_mb, output_limit_kb, checker
+    <id>/problem.json    id, title, time_limit_ms, memory_limit_mb, output_limit_kb, checker, feedback
     <id>/statement.md    the statement shown on the web (Markdown, rendered escaped)
     <id>/tests/NN.in     input of test NN
     <id>/tests/NN.out    expected output of test NN
     <id>/checker.<ext>   only for a custom checker (C++ source)
+
+``feedback`` (optional) says which tests a contestant sees in full; by default every
+test shows its verdict, time and memory only (see ``gradestack_protocol.feedback``).
 
 The same tree is uploaded to S3 under ``problems/<id>/`` for the workers.
 """
@@ -14,10 +17,11 @@ The same tree is uploaded to S3 under ``problems/<id>/`` for the workers.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gradestack_protocol.feedback import FeedbackError, FeedbackPolicy
 from gradestack_protocol.messages import PROBLEM_ID
 
 CHECKER_TYPES = ("exact", "token", "float", "custom")
@@ -67,6 +71,7 @@ class TestCase:
     name: str
     input_path: Path
     output_path: Path
+    visible: bool = False  # the feedback policy lets contestants see this test's detail and output
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class Problem:
     checker: Checker
     root: Path
     tests: tuple[TestCase, ...]
+    feedback: FeedbackPolicy = field(default_factory=FeedbackPolicy)
 
     @property
     def statement(self) -> str:
@@ -121,12 +127,23 @@ def load_problem(root: str | Path) -> Problem:
     inputs = sorted(tests_dir.glob("*.in")) if tests_dir.is_dir() else []
     if not inputs:
         raise ProblemError(f"{tests_dir}: no tests (expected NN.in with NN.out)")
-    tests = []
     for input_path in inputs:
         output_path = input_path.with_suffix(".out")
         if not output_path.is_file():
             raise ProblemError(f"{input_path}: has no matching {output_path.name}")
-        tests.append(TestCase(name=input_path.stem, input_path=input_path, output_path=output_path))
+    try:
+        feedback = FeedbackPolicy.from_dict(meta.get("feedback"), (path.stem for path in inputs))
+    except FeedbackError as exc:
+        raise ProblemError(f"{where}: {exc}") from exc
+    tests = [
+        TestCase(
+            name=path.stem,
+            input_path=path,
+            output_path=path.with_suffix(".out"),
+            visible=feedback.shows_detail(path.stem),
+        )
+        for path in inputs
+    ]
 
     return Problem(
         id=problem_id,
@@ -137,6 +154,7 @@ def load_problem(root: str | Path) -> Problem:
         checker=checker,
         root=root,
         tests=tuple(tests),
+        feedback=feedback,
     )
 
 

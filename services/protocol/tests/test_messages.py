@@ -88,3 +88,18 @@ def test_boolean_is_not_a_number():
     payload["time_ms"] = True
     with pytest.raises(MessageError, match="must be a number"):
         GradingResult.from_json(json.dumps(payload))
+
+
+def test_hidden_tests_carry_no_detail_on_either_side_of_the_queue():
+    hidden = TestResult(name="03", verdict="WA", detail="token 1 differs: expected '1999999999999999999', got '?'")
+    assert hidden.detail == ""
+    shown = TestResult(name="01", verdict="WA", detail="token 1 differs: expected '3', got '4'", visible=True)
+    result = GradingResult(submission_id="1", problem_id="p", state="done", verdict="WA", tests=(shown, hidden))
+    assert GradingResult.from_json(result.to_json()) == result
+    # A worker from before the policy sends details without the flag: the receiver drops them.
+    payload = json.loads(result.to_json())
+    for test in payload["tests"]:
+        test.pop("visible")
+        test["detail"] = "exit code 3"
+    received = GradingResult.from_json(json.dumps(payload))
+    assert [(t.detail, t.visible) for t in received.tests] == [("", False), ("", False)]

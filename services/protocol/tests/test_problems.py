@@ -60,3 +60,41 @@ def test_shipped_problems_are_valid():
         pytest.fail("problems/ is missing: the sample problems ship with the repository")
     problems = load_problems(problems_dir)
     assert len(problems) >= 3
+
+
+# --- feedback policy -----------------------------------------------------------------------
+
+THREE_TESTS = {"01.in": "1 2\n", "01.out": "3\n", "02.in": "2 2\n", "02.out": "4\n", "s1.in": "", "s1.out": ""}
+
+
+def test_tests_are_hidden_unless_the_policy_shows_them(tmp_path):
+    hidden = load_problem(_make(tmp_path / "a", GOOD, THREE_TESTS))
+    assert [t.visible for t in hidden.tests] == [False, False, False]
+    samples = load_problem(_make(tmp_path / "b", {**GOOD, "feedback": {"visible": ["01", "s*"]}}, THREE_TESTS))
+    assert {t.name: t.visible for t in samples.tests} == {"01": True, "02": False, "s1": True}
+    practice = load_problem(_make(tmp_path / "c", {**GOOD, "feedback": {"default": "full"}}, THREE_TESTS))
+    assert all(t.visible for t in practice.tests)
+
+
+@pytest.mark.parametrize(
+    ("feedback", "message"),
+    [
+        ("samples", r"'feedback' must be an object"),
+        ({"default": "everything"}, r"'feedback\.default' must be one of 'verdict', 'full', got 'everything'"),
+        ({"default": None}, r"'feedback\.default'"),
+        ({"visible": "01"}, r"'feedback\.visible' must be a list"),
+        ({"visible": [1]}, r"'feedback\.visible' must be a list"),
+        ({"visible": ["07"]}, r"'feedback\.visible' entry '07' matches no test"),
+        ({"visbile": ["01"]}, r"'feedback' has unknown field\(s\) 'visbile'"),
+    ],
+)
+def test_bad_feedback_policy_is_refused_naming_the_field(tmp_path, feedback, message):
+    with pytest.raises(ProblemError, match=message) as refused:
+        load_problem(_make(tmp_path, {**GOOD, "feedback": feedback}, THREE_TESTS, name="p"))
+    assert "problem.json" in str(refused.value)
+
+
+def test_shipped_problems_show_only_their_samples():
+    # Each shipped problem prints test 01 in its statement; every other test is hidden.
+    for problem in load_problems(REPO / "problems"):
+        assert [t.name for t in problem.tests if t.visible] == ["01"], problem.id

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from gradestack_web.app import db, services
+from gradestack_web.feedback import public_tests
 from gradestack_web.intake import RateLimitedError, submit
 from gradestack_web.models import Problem, Submission
 from gradestack_web.render import render_statement
@@ -94,10 +95,11 @@ def submission(submission_id: str):
     found = db().get(Submission, submission_id[:64])
     if found is None:
         abort(404, description=f"there is no submission {submission_id[:64]!r}")
-    artifacts = services().artifacts.links(found.artifacts_prefix) if found.is_final else []
+    artifacts = services().artifacts.contestant_links(found.id, found.artifacts_prefix) if found.is_final else []
     return render_template(
         "submission.html",
         submission=found,
+        tests=public_tests(found.tests),
         language_name=LANGUAGE_NAMES.get(found.language, found.language),
         artifacts=artifacts,
     )

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from gradestack_protocol.artifacts import CONTESTANT_FILES, contestant_prefix
+from gradestack_protocol.messages import MessageError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,21 @@ class ArtifactLinks:
             # Artifacts are a convenience: the verdict page must still render without them.
             log.warning("listing artifacts under s3://%s/%s failed: %s", self.bucket, prefix, exc)
             return []
+
+    def contestant_links(self, submission_id: str, prefix: str) -> list[tuple[str, str]]:
+        """The links a contestant may follow: the allow-listed files of the submission's own prefix.
+
+        A result naming any other prefix (the staff-only ``results/_staff/``, another
+        submission's) gets no links; nor do files outside ``CONTESTANT_FILES``, such as
+        the full ``summary.json`` that workers before the feedback policy stored there.
+        """
+        try:
+            expected = contestant_prefix(submission_id)
+        except MessageError:
+            return []
+        if prefix != expected:
+            return []
+        return [(name, url) for name, url in self.links(prefix) if name in CONTESTANT_FILES]
 
     def _public(self, url: str) -> str:
         """The link as a browser must follow it.

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gradestack_web.config import Settings
+from gradestack_web.feedback import public_tests
 from gradestack_web.models import QUEUED, OutboxMessage, Problem, Submission
 
 
@@ -94,7 +95,7 @@ def to_json(submission: Submission, include_source: bool = False) -> dict:
         "time_ms": submission.time_ms,
         "memory_kb": submission.memory_kb,
         "compile_output": submission.compile_output,
-        "tests": submission.tests,
+        "tests": public_tests(submission.tests),
         "created_at": submission.created_at.isoformat() if submission.created_at else None,
         "finished_at": submission.finished_at.isoformat() if submission.finished_at else None,
     }

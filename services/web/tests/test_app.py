@@ -194,7 +194,7 @@ def test_user_strings_are_escaped(make_app, sessions):
                 state="done",
                 verdict="CE",
                 compile_output="error: <b>bad</b> & <script>x()</script>",
-                tests=(TestResult(name="01", verdict="WA", detail="<i>expected</i>"),),
+                tests=(TestResult(name="01", verdict="WA", detail="<i>expected</i>", visible=True),),
             ),
         )
     page = client.get(created["url"]).text

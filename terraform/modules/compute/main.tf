@@ -69,6 +69,14 @@ data "aws_iam_policy_document" "web" {
     resources = ["${var.grading_bucket_arn}/problems/*", "${var.grading_bucket_arn}/results/*"]
   }
   statement {
+    # results/_staff/<id>/ holds full reports (hidden tests' expected tokens, program output):
+    # the web app never links it, and this role cannot even presign a working link to it.
+    sid       = "NoStaffArtifacts"
+    effect    = "Deny"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.grading_bucket_arn}/results/_staff/*"]
+  }
+  statement {
     sid       = "ListProblemsAndResults"
     actions   = ["s3:ListBucket"]
     resources = [var.grading_bucket_arn]
