@@ -85,6 +85,7 @@ class WorkerProcess:
             "HEALTH_HOST": "127.0.0.1",
             # Each worker its own uid range: slots are exclusive per host.
             "SANDBOX_UID_BASE": str(TEST_UID_BASE + 100 * WorkerProcess._count),
+            "SANDBOX_UID_COUNT": "100",
             "PROBLEM_CACHE_DIR": str(tmp / f"cache-{WorkerProcess._count}"),
             "WORKER_ID": f"test-worker-{WorkerProcess._count}",
             "WORKER_SHUTDOWN_GRACE_S": "60",
