@@ -464,6 +464,7 @@ def test_a_job_over_its_budget_is_killed_and_the_slot_reused(  # noqa: PLR0917  
         "HEALTH_HOST": "127.0.0.1",
         "SANDBOX_UID_BASE": str(TEST_UID_BASE + 600),
         "SANDBOX_UID_COUNT": "100",
+        "SANDBOX_SLOT_LEASE_DIR": os.environ["SANDBOX_SLOT_LEASE_DIR"],  # conftest's, not the host's
         "PROBLEM_CACHE_DIR": str(tmp_path / "cache"),
         "WORKER_ID": "watchdog-worker",
         "WORKER_MAX_ATTEMPTS": "1",
@@ -473,6 +474,7 @@ def test_a_job_over_its_budget_is_killed_and_the_slot_reused(  # noqa: PLR0917  
     config = WorkerConfig.from_env(env)
     subject = Worker(config, s3=boto3.client("s3", **_boto_kwargs(moto_server)), judge_config=judge_config)
     (slot,) = subject.slots
+    assert (Path(os.environ["SANDBOX_SLOT_LEASE_DIR"]) / f"{slot.uid}.lock").exists()
     problem = subject.store.get("aplusb")
     budget = watchdog.job_budget_s(problem, judge_config, 0)
     assert budget == 3 + 4 * 1 + 10  # compile, 4 tests of 1 s, the cleanup
