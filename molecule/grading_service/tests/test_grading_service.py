@@ -49,6 +49,24 @@ def test_labels_and_environment():
     assert "AWS_ENDPOINT_URL" not in env
 
 
+def test_every_worker_shares_the_hosts_slot_lease_directory():
+    lease_dir = "/run/gradestack-molecule-gs/sandbox-slots"
+    assert Path(lease_dir).is_dir() and Path(lease_dir).stat().st_mode & 0o777 == 0o700
+    for name in workers():
+        data = inspect(name)
+        mounts = {m["Destination"]: m for m in data["Mounts"]}
+        assert mounts[lease_dir]["Source"] == lease_dir and mounts[lease_dir]["RW"]
+        env = dict(item.split("=", 1) for item in data["Config"]["Env"])
+        assert env["SANDBOX_SLOT_LEASE_DIR"] == lease_dir
+        assert (env["SANDBOX_UID_BASE"], env["SANDBOX_UID_COUNT"]) == ("20000", "1024")
+    # A lock taken in one container is seen by the other (one directory, not two copies).
+    subprocess.run(["podman", "exec", "gradestack-molecule-gs-1", "touch", f"{lease_dir}/20000.lock"], check=True)
+    listing = subprocess.run(
+        ["podman", "exec", "gradestack-molecule-gs-2", "ls", lease_dir], capture_output=True, text=True, check=True
+    ).stdout
+    assert "20000.lock" in listing.split()
+
+
 def test_a_worker_that_exits_comes_back():
     # `podman kill` counts as stopped by the user; a worker that dies by itself is restarted.
     before = inspect("gradestack-molecule-gs-1")["RestartCount"]

@@ -18,20 +18,21 @@ from pathlib import Path
 from gradestack_protocol import LANGUAGES, ProblemError, load_problem
 from gradestack_protocol.messages import MAX_SOURCE_BYTES
 
-DEFAULT_UID_BASE = 20000
+DEFAULT_UID_BASE = 20000  # = slots.DEFAULT_UID_BASE (not imported: --help must not need the sandbox)
+DEFAULT_UID_COUNT = 1024  # = slots.DEFAULT_UID_COUNT
 
 
-def _uid_base() -> int:
-    raw = os.environ.get("SANDBOX_UID_BASE", str(DEFAULT_UID_BASE))
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
     try:
         return int(raw)
     except ValueError:
-        raise SystemExit(f"SANDBOX_UID_BASE must be an integer, got {raw!r}") from None
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
 
 
 def _judge(args: argparse.Namespace) -> int:
     # Imported here so `--help` and argument errors work without the sandbox's dependencies.
-    from grading import sandbox  # noqa: PLC0415
+    from grading import slots  # noqa: PLC0415
     from grading.judge import Judge, JudgeConfig  # noqa: PLC0415
 
     try:
@@ -53,7 +54,15 @@ def _judge(args: argparse.Namespace) -> int:
             "(rlimits and seccomp still apply, uid isolation does not)",
             file=sys.stderr,
         )
-    slot = sandbox.acquire_slot(_uid_base())
+    # The same defaults as the image and the same lease directory as the local worker
+    # containers (SANDBOX_SLOT_LEASE_DIR): a CLI on their host never shares their uids.
+    try:
+        slot = slots.acquire_slots(
+            1, _env_int("SANDBOX_UID_BASE", DEFAULT_UID_BASE), _env_int("SANDBOX_UID_COUNT", DEFAULT_UID_COUNT)
+        )[0]
+    except slots.SlotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     try:
         judge = Judge(slot, JudgeConfig(work_dir=Path(args.work_dir) if args.work_dir else None))
         report = judge.judge(problem, args.language, raw.decode("utf-8", "replace"), args.short_circuit)

@@ -9,9 +9,20 @@ WORKER_CONCURRENCY         jobs judged at once (default 1); also the STOMP prefe
 HEALTH_PORT                port of /health and /health/ready (default 8080)
 HEALTH_HOST                address it listens on (default 0.0.0.0: the container's port)
 PROBLEM_CACHE_DIR          local copy of problems (default <tmp>/gradestack-problems)
-SANDBOX_UID_BASE           first slot uid (default 20000); slot i runs as base + i
+SANDBOX_UID_BASE           first slot uid (default 20000)
+SANDBOX_UID_COUNT          size of the slot uid range (default 1024): a worker leases the
+                           first WORKER_CONCURRENCY free uids in [base, base + count)
+SANDBOX_SLOT_LEASE_DIR     host-wide lease directory (default /run/gradestack/sandbox-slots,
+                           root 0700): every worker and CLI on one kernel must share it
+                           (the grading role bind-mounts it into each local container)
 WORKER_MAX_ATTEMPTS        deliveries of one job before it is dead-lettered (default 3)
 WORKER_SHUTDOWN_GRACE_S    how long SIGTERM waits for running jobs (default 25; ECS gives 30)
+WORKER_INFRA_RETRIES       in-job retries of a sandbox infrastructure failure (EAGAIN from
+                           fork/exec, supervisor start) before the job is requeued (default 3)
+WORKER_WATCHDOG_MARGIN_S   added to a job's budget (compile + tests + checker wall limits)
+                           before the watchdog kills it (default 30; covers cleanup)
+WORKER_WEDGED_LIMIT_S      how long every slot may stay stuck past its budget, kills
+                           notwithstanding, before /health fails (default 300)
 PROBLEM_REVALIDATE_S       how long a cached problem is trusted before its ETags are
                            checked again (default 10)
 WORKER_ID                  name in results and logs (default: hostname-pid)
@@ -28,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gradestack_protocol.broker import BrokerSettings
+
+from grading.slots import DEFAULT_LEASE_DIR, DEFAULT_UID_BASE, DEFAULT_UID_COUNT, MIN_UID_BASE
 
 
 class ConfigError(ValueError):
@@ -54,9 +67,14 @@ class WorkerConfig:
     health_port: int = 8080
     health_host: str = "0.0.0.0"  # noqa: S104  (a container port, reached through the task's ENI)
     problem_cache_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "gradestack-problems")
-    uid_base: int = 20000
+    uid_base: int = DEFAULT_UID_BASE
+    uid_count: int = DEFAULT_UID_COUNT
+    slot_lease_dir: Path = DEFAULT_LEASE_DIR
     max_attempts: int = 3
     shutdown_grace_s: int = 25
+    infra_retries: int = 3
+    watchdog_margin_s: int = 30
+    wedged_limit_s: int = 300
     revalidate_s: int = 10
     worker_id: str = ""
 
@@ -66,17 +84,27 @@ class WorkerConfig:
         if not bucket:
             raise ConfigError("GRADING_BUCKET is not set: the S3 bucket holding problems/ and results/")
         cache = environ.get("PROBLEM_CACHE_DIR", "").strip()
+        lease_dir = environ.get("SANDBOX_SLOT_LEASE_DIR", "").strip()
+        concurrency = _int(environ, "WORKER_CONCURRENCY", 1, 1, 64)
+        uid_base = _int(environ, "SANDBOX_UID_BASE", DEFAULT_UID_BASE, MIN_UID_BASE, 2**31 - 100)
+        # At least one uid per slot; and the range must stay below the kernel's uid limit.
+        uid_count = _int(environ, "SANDBOX_UID_COUNT", DEFAULT_UID_COUNT, concurrency, 2**31 - 1 - uid_base)
         return cls(
             broker=BrokerSettings.from_env(environ),
             bucket=bucket,
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
-            concurrency=_int(environ, "WORKER_CONCURRENCY", 1, 1, 64),
+            concurrency=concurrency,
             health_port=_int(environ, "HEALTH_PORT", 8080, 0, 65535),
             health_host=environ.get("HEALTH_HOST", "").strip() or "0.0.0.0",  # noqa: S104
             problem_cache_dir=Path(cache) if cache else Path(tempfile.gettempdir()) / "gradestack-problems",
-            uid_base=_int(environ, "SANDBOX_UID_BASE", 20000, 1000, 2**31 - 100),
+            uid_base=uid_base,
+            uid_count=uid_count,
+            slot_lease_dir=Path(lease_dir) if lease_dir else DEFAULT_LEASE_DIR,
             max_attempts=_int(environ, "WORKER_MAX_ATTEMPTS", 3, 1, 100),
             shutdown_grace_s=_int(environ, "WORKER_SHUTDOWN_GRACE_S", 25, 0, 3600),
+            infra_retries=_int(environ, "WORKER_INFRA_RETRIES", 3, 0, 20),
+            watchdog_margin_s=_int(environ, "WORKER_WATCHDOG_MARGIN_S", 30, 0, 3600),
+            wedged_limit_s=_int(environ, "WORKER_WEDGED_LIMIT_S", 300, 10, 86400),
             revalidate_s=_int(environ, "PROBLEM_REVALIDATE_S", 10, 0, 86400),
             worker_id=environ.get("WORKER_ID", "").strip() or f"{socket.gethostname()}-{os.getpid()}",
         )

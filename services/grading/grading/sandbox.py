@@ -17,7 +17,6 @@ What every run gets (see SECURITY.md for the threat model):
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import hashlib
 import os
@@ -33,6 +32,7 @@ from importlib import resources
 from pathlib import Path
 
 from grading import seccomp_policy
+from grading.slots import Slot, acquire_slot  # noqa: F401  (moved; judge, workspace and callers use sandbox.Slot)
 
 READ_CHUNK = 64 * 1024
 REPORT_FD = 3  # where the supervisor writes its one-line report
@@ -82,20 +82,6 @@ class RunResult:
         return self.exit_code == 0 and not self.output_exceeded and not self.wall_exceeded
 
 
-@dataclass(frozen=True)
-class Slot:
-    """One concurrent judging slot: its own uid/gid, so runs in different slots cannot touch each other."""
-
-    index: int
-    uid: int
-    gid: int
-    lock_fd: int = -1
-
-    def release(self) -> None:
-        if self.lock_fd >= 0:
-            os.close(self.lock_fd)
-
-
 def _private_dir(path: Path, mode: int = 0o700) -> Path:
     """A directory we own that nobody else can write; refuse one planted by someone else (e.g. in /tmp)."""
     path.mkdir(mode=mode, parents=True, exist_ok=True)
@@ -116,28 +102,6 @@ def readable_dir(name: str) -> Path:
     configured = os.environ.get("GRADING_STATE_DIR")
     parent = Path(configured).parent if configured else Path(tempfile.gettempdir())
     return _private_dir(parent / f"gradestack-{os.geteuid()}-{name}", 0o755)
-
-
-def acquire_slot(uid_base: int, index: int | None = None, search: int = 64) -> Slot:
-    """Lease a slot uid, exclusive across processes on this host (flock on a lock file).
-
-    Unprivileged callers get their own uid: there is nothing else they can switch to.
-    """
-    if os.geteuid() != 0:
-        return Slot(index=0, uid=os.getuid(), gid=os.getgid())
-    if uid_base < 1000:
-        raise SandboxError(f"SANDBOX_UID_BASE={uid_base} would reuse a system account; use e.g. 20000")
-    locks = _private_dir(state_dir() / "slots")
-    candidates = [index] if index is not None else list(range(search))
-    for i in candidates:
-        fd = os.open(locks / f"{uid_base + i}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            continue
-        return Slot(index=i, uid=uid_base + i, gid=uid_base + i, lock_fd=fd)
-    raise SandboxError(f"no free sandbox slot among uids {uid_base}..{uid_base + len(candidates) - 1}")
 
 
 _build_lock = threading.Lock()

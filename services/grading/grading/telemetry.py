@@ -6,7 +6,15 @@ PutMetricData permission). Metrics, namespace ``Gradestack/Grading``:
 
 - ``JobsCompleted`` (Count), dimension ``Verdict``;
 - ``JudgeDuration`` (Milliseconds): compile + all tests;
-- ``QueueWait`` (Milliseconds): from the broker accepting the job to a worker starting it.
+- ``QueueWait`` (Milliseconds): from the broker accepting the job to a worker starting it;
+- ``InfraRetries``, ``InfraRequeues``, ``WatchdogKills`` (Count): sandbox infrastructure
+  failures retried inside a job, jobs requeued after an infrastructure failure or a
+  watchdog kill, and jobs the watchdog killed for exceeding their budget.
+
+An IE verdict is a real internal error (infrastructure failures are retried, never
+published as IE): it is counted as ``JobsCompleted`` with ``Verdict=IE`` and, since the
+worker started, in ``/health``'s ``jobs`` (``Counters``), whose ``ie_total`` is the
+number to alert on.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import logging
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,3 +83,44 @@ def emit_metrics(record: dict[str, Any]) -> None:
     with _write_lock:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
+
+
+def event_record(name: str, **context: Any) -> dict[str, Any]:
+    """One occurrence of an operational event (``InfraRetries``, ``WatchdogKills``...), no dimensions."""
+    return {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {"Namespace": NAMESPACE, "Dimensions": [[]], "Metrics": [{"Name": name, "Unit": "Count"}]}
+            ],
+        },
+        name: 1,
+        **context,
+    }
+
+
+class Counters:
+    """Totals since the worker started, for ``/health``: jobs by verdict, and operational events."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._verdicts: Counter[str] = Counter()
+        self._events: Counter[str] = Counter()
+
+    def verdict(self, verdict: str) -> None:
+        with self._lock:
+            self._verdicts[verdict] += 1
+
+    def event(self, name: str) -> None:
+        with self._lock:
+            self._events[name] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "by_verdict": dict(self._verdicts),
+                "ie_total": self._verdicts["IE"],
+                "infra_retries": self._events["InfraRetries"],
+                "infra_requeues": self._events["InfraRequeues"],
+                "watchdog_kills": self._events["WatchdogKills"],
+            }

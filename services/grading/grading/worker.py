@@ -20,11 +20,21 @@ Delivery guarantees (at-least-once, nothing lost):
   re-subscribe; a result waiting to be published waits for the new connection.
 - SIGTERM (ECS gives 30 s): stop intake, let running jobs finish within
   ``WORKER_SHUTDOWN_GRACE_S``, hand queued ones back to the broker, exit 0.
+- Infrastructure failures of the sandbox (EAGAIN from fork/exec, the supervisor not
+  starting) are not the contestant's doing: the job is judged again in place
+  (``WORKER_INFRA_RETRIES`` times, short backoff), then requeued like any transient
+  failure. IE is published only after ``WORKER_MAX_ATTEMPTS`` (dead letter) or for a
+  real internal error.
+- A job over its whole budget (``watchdog.job_budget_s``) has its slot's processes
+  killed by the watchdog and is requeued, or dead-lettered with the reason
+  ``watchdog: job exceeded its budget of N s``; its report is discarded.
+- Slot uids are leased host-wide (grading/slots.py) for the worker's whole life.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -52,9 +62,9 @@ from gradestack_protocol.artifacts import (
 from gradestack_protocol.broker import connect_with_retry
 from gradestack_protocol.messages import DEAD_LETTER_QUEUE, REQUEST_QUEUE, RESULT_QUEUE
 
-from grading import health, sandbox, telemetry
+from grading import health, slots, telemetry, watchdog
 from grading.config import ConfigError, WorkerConfig
-from grading.judge import Judge, JudgeReport
+from grading.judge import Judge, JudgeConfig, JudgeReport
 from grading.problem_store import ProblemNotFoundError, ProblemStore
 
 log = logging.getLogger("grading.worker")
@@ -62,6 +72,17 @@ SUBSCRIPTION_ID = "grading-requests"
 RECEIPT_TIMEOUT_S = 15.0
 PUBLISH_PATIENCE_S = 120.0
 REMEMBER_DONE = 2048
+INFRA_BACKOFF_S = (0.5, 1.0, 2.0, 4.0)
+# How a sandbox infrastructure failure reads in a report's detail (judge.py turns a
+# SandboxError or OSError into IE with the message): resource exhaustion of the kernel
+# or of this container, never something the submission could have caused, since every
+# slot uid is ours alone (slots.py) and is emptied after every run.
+INFRA_MARKERS = (
+    os.strerror(errno.EAGAIN),  # fork/exec under RLIMIT_NPROC, or the kernel's pid limit
+    os.strerror(errno.ENFILE),
+    os.strerror(errno.EMFILE),
+    "cannot start the sandbox supervisor",
+)
 
 
 class PermanentJobError(Exception):
@@ -70,6 +91,18 @@ class PermanentJobError(Exception):
 
 class BrokerUnavailableError(Exception):
     pass
+
+
+class InfrastructureError(Exception):
+    """The sandbox kept failing for reasons of the host, not of the job: requeue, no verdict."""
+
+
+class WatchdogExpiredError(Exception):
+    """The job outlived its budget and was killed: requeue or dead-letter, never a verdict."""
+
+
+def is_infrastructure_failure(report: JudgeReport) -> bool:
+    return report.verdict == "IE" and any(marker in report.detail for marker in INFRA_MARKERS)
 
 
 @dataclass
@@ -119,8 +152,9 @@ class _Listener(stomp.ConnectionListener):
 
 
 class Worker:
-    def __init__(self, config: WorkerConfig, s3: Any = None) -> None:
+    def __init__(self, config: WorkerConfig, s3: Any = None, judge_config: JudgeConfig | None = None) -> None:
         self.config = config
+        self.judge_config = judge_config or JudgeConfig()
         self.s3 = s3 or boto3.client(
             "s3", region_name=config.region, config=BotoConfig(retries={"max_attempts": 3, "mode": "standard"})
         )
@@ -134,21 +168,34 @@ class Worker:
         self.conn: stomp.Connection12 | None = None
         self._done: OrderedDict[str, None] = OrderedDict()
         self._done_lock = threading.Lock()
-        self.slots = [sandbox.acquire_slot(config.uid_base, index=i) for i in range(config.concurrency)]
+        self.slots = slots.acquire_slots(config.concurrency, config.uid_base, config.uid_count, config.slot_lease_dir)
         self.threads: list[threading.Thread] = []
         self.health_server = None
+        self.counters = telemetry.Counters()
+        self.watchdog = watchdog.Watchdog(on_fire=self._watchdog_fired)
 
     # --- lifecycle --------------------------------------------------------------------------
 
     def run(self) -> int:
-        probe = health.ReadinessProbe(self.connected.is_set, lambda: self.s3.head_bucket(Bucket=self.config.bucket))
+        probe = health.ReadinessProbe(
+            self.connected.is_set,
+            lambda: self.s3.head_bucket(Bucket=self.config.bucket),
+            stalls=self.watchdog.overdue,
+        )
         if self.config.health_port:
-            app = health.create_app(probe, self.config.worker_id)
+            app = health.create_app(
+                probe,
+                self.config.worker_id,
+                liveness=lambda: self.watchdog.wedged(len(self.slots), self.config.wedged_limit_s),
+                counters=self.counters.snapshot,
+            )
             self.health_server = health.serve(app, self.config.health_port, self.config.health_host)
+        self.watchdog.start()
         for slot in self.slots:
             # Daemon threads: a job still running when the grace period ends must not keep the
             # process alive; its request is unacked, so the broker hands it to another worker.
-            thread = threading.Thread(target=self._job_loop, args=(Judge(slot),), name=f"job-{slot.index}", daemon=True)
+            judge = Judge(slot, self.judge_config)
+            thread = threading.Thread(target=self._job_loop, args=(judge,), name=f"job-{slot.index}", daemon=True)
             thread.start()
             self.threads.append(thread)
         log.info("worker started", extra={"fields": self._describe()})
@@ -228,8 +275,12 @@ class Worker:
                 conn.disconnect()
         if self.health_server is not None:
             self.health_server.shutdown()
-        for slot in self.slots:
-            slot.release()
+        self.watchdog.stop()
+        if not busy:
+            # A job thread still running keeps its slot's lease (the process exits soon and
+            # the kernel drops it): its processes must not meet another worker's job.
+            for slot in self.slots:
+                slot.release()
         log.info("worker stopped")
 
     # --- broker operations ------------------------------------------------------------------
@@ -321,7 +372,12 @@ class Worker:
         except MessageError as exc:
             self._dead_letter(delivery, ids, attempt, f"invalid message: {exc}")
             return
-        fields = {"submission_id": request.submission_id, "problem_id": request.problem_id, "attempt": attempt}
+        fields = {
+            "submission_id": request.submission_id,
+            "problem_id": request.problem_id,
+            "attempt": attempt,
+            "slot_uid": judge.slot.uid,
+        }
         log.info("job started", extra={"fields": fields})
         self._publish_result(
             GradingResult(
@@ -338,6 +394,17 @@ class Worker:
         except PermanentJobError as exc:
             self._dead_letter(delivery, ids, attempt, str(exc))
             return
+        except (InfrastructureError, WatchdogExpiredError) as exc:
+            # Not a verdict: another attempt (maybe on another worker) gets a fresh start.
+            reason = str(exc)[:500]
+            if attempt >= self.config.max_attempts:
+                self._dead_letter(delivery, ids, attempt, reason)
+            else:
+                log.warning("job requeued", extra={"fields": {**fields, "error": reason}})
+                self.counters.event("InfraRequeues")
+                telemetry.emit_metrics(telemetry.event_record("InfraRequeues", submission_id=request.submission_id))
+                self._resend(delivery, attempt + 1, delay_ms=1000 * 2**attempt)
+            return
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"[:500]
             if attempt >= self.config.max_attempts:
@@ -353,6 +420,7 @@ class Worker:
         self._ack(delivery)
         wait_ms = _queue_wait_ms(delivery)
         log.info("job done", extra={"fields": {**fields, "verdict": report.verdict, "judge_ms": judge_ms}})
+        self.counters.verdict(report.verdict)
         telemetry.emit_metrics(
             telemetry.emf_record(report.verdict, judge_ms, wait_ms, submission_id=request.submission_id)
         )
@@ -362,10 +430,32 @@ class Worker:
             problem = self.store.get(request.problem_id)
         except (ProblemNotFoundError, ProblemError, MessageError) as exc:
             raise PermanentJobError(str(exc)) from exc
-        report = judge.judge(problem, request.language, request.source, request.short_circuit)
+        budget_s = watchdog.job_budget_s(problem, judge.config, self.config.watchdog_margin_s)
+        retries = self.config.infra_retries
+        for retry in range(retries + 1):
+            with self.watchdog.watch(judge.slot, budget_s) as watched:
+                report = judge.judge(problem, request.language, request.source, request.short_circuit)
+            if watched.fired:
+                raise WatchdogExpiredError(f"watchdog: job exceeded its budget of {budget_s:.0f} s")
+            if not is_infrastructure_failure(report):
+                break
+            if retry == retries:
+                raise InfrastructureError(f"infrastructure failure after {retries + 1} tries: {report.detail}")
+            delay = INFRA_BACKOFF_S[min(retry, len(INFRA_BACKOFF_S) - 1)]
+            log.warning(
+                "sandbox infrastructure failure, judging again",
+                extra={"fields": {"submission_id": request.submission_id, "error": report.detail, "retry_in_s": delay}},
+            )
+            self.counters.event("InfraRetries")
+            telemetry.emit_metrics(telemetry.event_record("InfraRetries", submission_id=request.submission_id))
+            time.sleep(delay)
         if report.verdict == "IE":
             raise RuntimeError(report.detail or "internal error while judging")
         return report
+
+    def _watchdog_fired(self, job: watchdog.WatchedJob) -> None:
+        self.counters.event("WatchdogKills")
+        telemetry.emit_metrics(telemetry.event_record("WatchdogKills", slot_uid=job.slot.uid))
 
     def _store_artifacts(self, request: GradingRequest, report: JudgeReport, attempt: int) -> str:
         """Store the artifacts; return the contestant-visible prefix ("" when S3 failed).
@@ -429,6 +519,7 @@ class Worker:
         }
         self._send(DEAD_LETTER_QUEUE, delivery.body, headers, RECEIPT_TIMEOUT_S * 2)
         self._ack(delivery)
+        self.counters.verdict("IE")
         telemetry.emit_metrics(telemetry.emf_record("IE", 0, None, dead_lettered=True))
 
 
@@ -480,7 +571,11 @@ def run_worker() -> int:
     if os.geteuid() != 0 and os.environ.get("GRADING_ALLOW_UNPRIVILEGED") != "1":
         log.error("the worker must run as root to drop each submission to its own slot uid (see SECURITY.md)")
         return 2
-    worker = Worker(config)
+    try:
+        worker = Worker(config)
+    except slots.SlotError as exc:
+        log.error("cannot lease sandbox slot uids", extra={"fields": {"error": str(exc)}})
+        return 2
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)
     return worker.run()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +22,14 @@ HOSTILE = Path(__file__).resolve().parent / "hostile"
 # Each pytest process takes its own block of 1000 uids (41000-60999), so two people
 # running the suite at once never see each other's sandboxed processes.
 TEST_UID_BASE = int(os.environ.get("GRADING_TEST_UID_BASE", str(41000 + (os.getpid() % 20) * 1000)))
+TEST_UID_COUNT = 1000  # the block; slot leases never search beyond it
+
+# Slot leases of this pytest process (and of the workers and CLIs it starts, which inherit
+# the variable) live in a private directory, never the host's /run/gradestack/sandbox-slots:
+# the block of uids above is this process's alone anyway.
+if "SANDBOX_SLOT_LEASE_DIR" not in os.environ:
+    os.environ["SANDBOX_SLOT_LEASE_DIR"] = tempfile.mkdtemp(prefix="gradestack-test-slots-")
+    atexit.register(shutil.rmtree, os.environ["SANDBOX_SLOT_LEASE_DIR"], ignore_errors=True)
 
 
 def require_root() -> None:
@@ -32,7 +43,7 @@ def require_root() -> None:
 @pytest.fixture(scope="session")
 def slot() -> Iterator[sandbox.Slot]:
     require_root()
-    lease = sandbox.acquire_slot(TEST_UID_BASE)
+    lease = sandbox.acquire_slot(TEST_UID_BASE, search=TEST_UID_COUNT)
     yield lease
     lease.release()
 

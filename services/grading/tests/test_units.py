@@ -125,6 +125,7 @@ BROKER_ENV = {"MQ_ENDPOINTS": "stomp://127.0.0.1:61613", "MQ_USERNAME": "w", "MQ
 def test_worker_config_defaults() -> None:
     config = WorkerConfig.from_env(BROKER_ENV | {"GRADING_BUCKET": "b", "AWS_REGION": "ap-northeast-2"})
     assert (config.concurrency, config.health_port, config.uid_base, config.max_attempts) == (1, 8080, 20000, 3)
+    assert (config.uid_count, str(config.slot_lease_dir)) == (1024, "/run/gradestack/sandbox-slots")
     assert config.region == "ap-northeast-2"
     assert "hunter2-secret" not in repr(config) + repr(config.broker)
 
@@ -136,6 +137,7 @@ def test_worker_config_defaults() -> None:
         ({"GRADING_BUCKET": "b", "WORKER_CONCURRENCY": "0"}, "WORKER_CONCURRENCY must be between"),
         ({"GRADING_BUCKET": "b", "WORKER_CONCURRENCY": "two"}, "WORKER_CONCURRENCY must be an integer"),
         ({"GRADING_BUCKET": "b", "SANDBOX_UID_BASE": "0"}, "SANDBOX_UID_BASE"),
+        ({"GRADING_BUCKET": "b", "WORKER_CONCURRENCY": "4", "SANDBOX_UID_COUNT": "2"}, "SANDBOX_UID_COUNT must be"),
     ],
 )
 def test_worker_config_errors(env: dict[str, str], message: str) -> None:

@@ -5,18 +5,29 @@
   submission after deduplication, nothing left running;
 - the broker restarted mid-stream: nothing lost;
 - poison messages: dead-letter queue, IE result, the worker keeps going;
-- SIGTERM: the running job finishes, the worker exits 0.
+- SIGTERM: the running job finishes, the worker exits 0;
+- two workers on one kernel (own state directories, like two containers; one
+  SANDBOX_UID_BASE; the shared lease directory) judging at once: disjoint uids, no
+  EAGAIN, no IE. Before the host-wide lease both took base and base + 1, and a compile
+  in one made the other's run-phase exec fail with EAGAIN (RLIMIT_NPROC is per uid);
+- a job stuck past its budget (the sandbox's own wall clock broken on purpose) is
+  killed by the watchdog and dead-lettered with the watchdog's reason, its slot reused
+  by the next job; /health/ready is 503 while it is stuck and 200 after.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -29,7 +40,11 @@ import stomp
 from gradestack_protocol import GradingRequest, GradingResult
 from gradestack_protocol.broker import BrokerSettings, connect
 from gradestack_protocol.messages import DEAD_LETTER_QUEUE, REQUEST_QUEUE, RESULT_QUEUE
+from grading import sandbox, watchdog
+from grading.config import WorkerConfig
+from grading.judge import JudgeConfig
 from grading.problem_store import upload_problem
+from grading.worker import Worker
 
 from testsupport.activemq import ActiveMQServer, start_activemq
 from testsupport.ports import free_port, wait_for_port
@@ -85,6 +100,7 @@ class WorkerProcess:
             "HEALTH_HOST": "127.0.0.1",
             # Each worker its own uid range: slots are exclusive per host.
             "SANDBOX_UID_BASE": str(TEST_UID_BASE + 100 * WorkerProcess._count),
+            "SANDBOX_UID_COUNT": "100",
             "PROBLEM_CACHE_DIR": str(tmp / f"cache-{WorkerProcess._count}"),
             "WORKER_ID": f"test-worker-{WorkerProcess._count}",
             "WORKER_SHUTDOWN_GRACE_S": "60",
@@ -365,3 +381,147 @@ def test_a_job_that_keeps_failing_is_retried_then_dead_lettered(start_worker, re
     assert len(processing) == 2  # one per attempt
     assert "job failed, retrying later" in worker.logs()
     assert worker.stop() == 0
+
+
+# --- workers sharing a kernel, and the watchdog ---------------------------------------------
+
+SHARED_BASE = TEST_UID_BASE + 700
+
+
+def started_uids(logs: str) -> list[int]:
+    line = next(line for line in logs.splitlines() if '"worker started"' in line)
+    return json.loads(line)["slot_uids"]
+
+
+def test_two_workers_on_one_kernel_never_share_a_uid(start_worker, results, broker, tmp_path: Path) -> None:
+    shared = {
+        "SANDBOX_UID_BASE": str(SHARED_BASE),
+        "SANDBOX_UID_COUNT": "100",
+        "SANDBOX_SLOT_LEASE_DIR": str(tmp_path / "host-leases"),
+        "WORKER_CONCURRENCY": "2",
+        "WORKER_MAX_ATTEMPTS": "1",  # any failure shows as IE at once
+    }
+    workers = [start_worker(**shared, GRADING_STATE_DIR=str(tmp_path / f"container-{n}" / "state")) for n in (1, 2)]
+    uids = [started_uids(w.logs()) for w in workers]
+    assert len(set(uids[0] + uids[1])) == 4, uids
+    # Compiles (up to 32 processes of the slot uid) overlapping runs (1 process allowed).
+    jobs = {}
+    for i in range(16):
+        name = ("ac.c", "ac.cpp")[i % 2]
+        jobs[new_id(f"shared-{i}")] = ("aplusb", *solution("aplusb", name))
+    send_requests(broker, [(sid, *job) for sid, job in jobs.items()])
+    done = results.wait_done(list(jobs))
+    assert {sid: r.verdict for sid, r in done.items()} == dict.fromkeys(jobs, "AC")
+    logs = [w.logs() for w in workers]
+    for log_text in logs:
+        assert "Resource temporarily unavailable" not in log_text
+    used = [{json.loads(x)["slot_uid"] for x in t.splitlines() if '"job started"' in x} for t in logs]
+    assert used[0] and used[1] and not used[0] & used[1], used
+    for w in workers:
+        assert w.stop() == 0
+
+
+# --- the watchdog ----------------------------------------------------------------------------
+
+SLEEPER = "import time\ntime.sleep(600)\n"  # no CPU: only a wall clock stops it
+
+
+def stretch_wall_clock(monkeypatch) -> None:
+    """The bug the watchdog backs up: the sandbox's own wall-clock limit does not hold."""
+    real_run = sandbox.run
+
+    def run(*args, limits: sandbox.Limits, run_phase: bool, **kwargs):
+        if run_phase:
+            limits = dataclasses.replace(limits, wall_ms=600_000)
+        return real_run(*args, limits=limits, run_phase=run_phase, **kwargs)
+
+    monkeypatch.setattr(sandbox, "run", run)
+
+
+class ReadyPoller:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.seen: list[tuple[int, dict]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def _poll(self) -> None:
+        while not self.stop.wait(0.2):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health/ready", timeout=5) as response:
+                    self.seen.append((response.status, json.load(response)))
+            except urllib.error.HTTPError as exc:
+                self.seen.append((exc.code, json.load(exc)))
+            except OSError:
+                continue
+
+
+def test_a_job_over_its_budget_is_killed_and_the_slot_reused(  # noqa: PLR0917  (fixtures)
+    results, broker, moto_server, bucket, tmp_path: Path, monkeypatch, caplog
+) -> None:
+    stretch_wall_clock(monkeypatch)
+    judge_config = JudgeConfig(compile_wall_ms=3000, wall_factor=1.0, wall_extra_ms=0)
+    env = broker.endpoints_env() | {
+        "GRADING_BUCKET": bucket,
+        "HEALTH_PORT": str(free_port()),
+        "HEALTH_HOST": "127.0.0.1",
+        "SANDBOX_UID_BASE": str(TEST_UID_BASE + 600),
+        "SANDBOX_UID_COUNT": "100",
+        "SANDBOX_SLOT_LEASE_DIR": os.environ["SANDBOX_SLOT_LEASE_DIR"],  # conftest's, not the host's
+        "PROBLEM_CACHE_DIR": str(tmp_path / "cache"),
+        "WORKER_ID": "watchdog-worker",
+        "WORKER_MAX_ATTEMPTS": "1",
+        "WORKER_WATCHDOG_MARGIN_S": "0",
+        "WORKER_SHUTDOWN_GRACE_S": "30",
+    }
+    config = WorkerConfig.from_env(env)
+    subject = Worker(config, s3=boto3.client("s3", **_boto_kwargs(moto_server)), judge_config=judge_config)
+    (slot,) = subject.slots
+    assert (Path(os.environ["SANDBOX_SLOT_LEASE_DIR"]) / f"{slot.uid}.lock").exists()
+    problem = subject.store.get("aplusb")
+    budget = watchdog.job_budget_s(problem, judge_config, 0)
+    assert budget == 3 + 4 * 1 + 10  # compile, 4 tests of 1 s, the cleanup
+    runner = threading.Thread(target=subject.run, daemon=True)
+    caplog.set_level(logging.INFO, logger="grading")
+    runner.start()
+    poller = None
+    try:
+        wait_for_port(config.health_port, timeout=30)
+        assert subject.connected.wait(60)
+        poller = ReadyPoller(config.health_port)
+        stuck, after = new_id("stuck"), new_id("after-stuck")
+        send_requests(broker, [(stuck, "aplusb", "python3", SLEEPER)])
+        results.wait_for(lambda: any(r.submission_id == stuck for r in results.results), "the processing result")
+        started = time.monotonic()
+        results.wait_for(lambda: any(stuck in body for _h, body in results.dead_letters), "the dead letter", 120)
+        elapsed = time.monotonic() - started
+        # Killed at its budget; the remaining tests' runs die at the watchdog's next ticks.
+        assert budget - 1 < elapsed < budget + 15, elapsed
+        headers = next(h for h, body in results.dead_letters if stuck in body)
+        assert headers["gradestack-error"] == f"watchdog: job exceeded its budget of {budget:.0f} s"
+        assert slot_processes(slot.uid, slot.uid + 1) == []
+        send_requests(broker, [(after, "aplusb", *solution("aplusb", "ac.py"))])
+        assert results.wait_done([after])[after].verdict == "AC"
+        ready_deadline = time.monotonic() + 10
+        while not (poller.seen and poller.seen[-1][0] == 200) and time.monotonic() < ready_deadline:
+            time.sleep(0.2)
+    finally:
+        if poller is not None:
+            poller.stop.set()
+        subject.stop()
+        runner.join(60)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith(f"watchdog: job exceeded its budget of {budget:.0f} s") for m in messages)
+    jobs = [r.fields for r in caplog.records if r.getMessage() == "job started"]
+    assert [j["submission_id"] for j in jobs] == [stuck, after]
+    assert {j["slot_uid"] for j in jobs} == {slot.uid}  # the freed slot took the next job
+    statuses = [status for status, _body in poller.seen]
+    stuck_at = [i for i, (status, body) in enumerate(poller.seen) if status == 503 and "stuck" in body]
+    assert stuck_at, poller.seen
+    for i in stuck_at:
+        assert re.search(rf"slot uid {slot.uid}: job over its budget", poller.seen[i][1]["reason"])
+    assert 200 in statuses[: stuck_at[0]]  # ready before it got stuck...
+    assert statuses[-1] == 200  # ...and again after
+    counts = subject.counters.snapshot()
+    assert (counts["watchdog_kills"], counts["by_verdict"]) == (1, {"IE": 1, "AC": 1})
