@@ -187,7 +187,7 @@ RUNTIMES = ("native", "python3")
 RUN_PROFILES = frozenset({*RUNTIMES, "run-any"})
 
 # Never allowed, in any profile, even if a group above grew to include one by mistake
-# (checked in _build): System V IPC outlives the run and is shared by every process of
+# (checked in build()): System V IPC outlives the run and is shared by every process of
 # the kernel; POSIX message queues likewise.
 NEVER_ALLOWED = frozenset(
     {
