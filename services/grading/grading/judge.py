@@ -236,6 +236,7 @@ class Judge:
                 env=RUN_ENV,
                 run_phase=True,
                 stdin_path=test.input_path,
+                runtime=lang.runtime,
             )
             verdict, detail = classify(result, problem, limits.wall_ms)
             if verdict == "":
@@ -309,6 +310,7 @@ class Judge:
                 limits=limits,
                 env=RUN_ENV,
                 run_phase=True,
+                runtime="native",  # checkers are C++
             )
         finally:
             # The next test's run must not find this test's answer. These files are ours, in a

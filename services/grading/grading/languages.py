@@ -25,6 +25,8 @@ class Language:
     runtime_overhead_mb: int = 0
     # Processes/threads a correct submission may need (the compiler driver forks cc1, as, ld).
     compile_nproc: int = 16
+    # The run-phase seccomp allow list (seccomp_policy.RUNTIMES): what the program is made of.
+    runtime: str = "native"
 
 
 def _python3() -> str:
@@ -68,6 +70,7 @@ def get_languages() -> dict[str, Language]:
             check=(python3, "-I", "-S", "-B", "-c", _PY_SYNTAX_CHECK, "main.py"),
             run=(python3, "-I", "-S", "-B", "{program}"),
             runtime_overhead_mb=64,
+            runtime="python3",
         ),
     }
 

@@ -141,16 +141,16 @@ def build_supervisor(source: bytes, target: Path) -> None:
 _bpf_lock = threading.Lock()
 
 
-def bpf_file(run_phase: bool) -> Path:
-    """The exported seccomp program for a phase, written once per process into the state dir."""
-    return _bpf_file(run_phase, os.environ.get("GRADING_STATE_DIR", ""))
+def bpf_file(run_phase: bool, runtime: str | None = None) -> Path:
+    """The exported seccomp program for a phase (and runtime), written once per process into the state dir."""
+    return _bpf_file(run_phase, runtime, os.environ.get("GRADING_STATE_DIR", ""))
 
 
 @functools.cache
-def _bpf_file(run_phase: bool, _state: str) -> Path:
-    flt = seccomp_policy.compiled(run_phase)
+def _bpf_file(run_phase: bool, runtime: str | None, _state: str) -> Path:
+    flt = seccomp_policy.compiled(run_phase, runtime)
     digest = hashlib.sha256(flt.bpf).hexdigest()[:16]
-    path = state_dir() / f"seccomp-{'run' if run_phase else 'compile'}-{digest}.bpf"
+    path = state_dir() / f"seccomp-{seccomp_policy.profile_for(run_phase, runtime)}-{digest}.bpf"
     with _bpf_lock:
         if not path.exists():
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -169,8 +169,13 @@ def run(
     env: dict[str, str],
     run_phase: bool,
     stdin_path: Path | None = None,
+    runtime: str | None = None,
 ) -> RunResult:
-    """Run ``argv`` in the sandbox and wait for it and everything it started to be gone."""
+    """Run ``argv`` in the sandbox and wait for it and everything it started to be gone.
+
+    ``runtime`` (run phase: "native" or "python3") picks the seccomp allow list; None
+    allows what any of them needs.
+    """
     # The rlimit is whole seconds and only a backstop (SIGXCPU): the verdict compares the
     # measured CPU time with the limit in ms, so give it a second of headroom.
     cpu_seconds = -(-limits.cpu_ms // 1000) + 1
@@ -179,7 +184,7 @@ def run(
         "--uid", str(slot.uid),
         "--gid", str(slot.gid),
         "--cwd", str(cwd),
-        "--bpf", str(bpf_file(run_phase)),
+        "--bpf", str(bpf_file(run_phase, runtime)),
         "--cpu-s", str(cpu_seconds),
         "--as-bytes", str(limits.address_space_bytes),
         "--stack-bytes", str(limits.stack_bytes),

@@ -56,6 +56,30 @@ def slot_processes() -> list[str]:
     return found
 
 
+def slot_ipc_objects() -> set[str]:
+    """System V IPC objects (shared memory, queues, semaphores) owned or created by a test slot uid.
+
+    The same tables ``ipcs`` prints; they outlive every process, so they must stay empty.
+    """
+    found = set()
+    for kind in ("shm", "msg", "sem"):
+        lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        header = lines[0].split()
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(), strict=False))
+            if any(TEST_UID_BASE <= int(row[owner]) < TEST_UID_BASE + 64 for owner in ("uid", "cuid")):
+                found.add(f"{kind} {row[header[1]]} key {row['key']} uid {row['uid']}")
+    return found
+
+
+def remove_ipc_objects(objects: set[str]) -> None:
+    """Root removes what a slot left (container root could not: it lacks CAP_SYS_ADMIN/CAP_IPC_OWNER)."""
+    flags = {"shm": "-m", "msg": "-q", "sem": "-s"}
+    for entry in objects:
+        kind, ident = entry.split()[:2]
+        subprocess.run(["ipcrm", flags[kind], ident], capture_output=True, check=False)
+
+
 @pytest.fixture(scope="module")
 def private_problem(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The test problem in a root-only directory, as the worker's cache keeps it."""
@@ -132,3 +156,19 @@ def test_kill_all_cannot_reach_a_concurrent_slot(private_problem: Path) -> None:
     finally:
         slot_a.release()
         slot_b.release()
+
+
+@pytest.mark.slow
+def test_sysv_ipc_is_refused_and_nothing_outlives_the_run(private_problem: Path) -> None:
+    """shmget/msgget/semget (and mq_open) are refused, so no object of a slot uid is left after the verdict."""
+    # This pytest process owns its block of slot uids: whatever they hold is left over from
+    # an earlier run (e.g. test_hostile_submission[sysv_ipc.c] against a broken filter).
+    remove_ipc_objects(slot_ipc_objects())
+    try:
+        done = run_cli(private_problem, HOSTILE / "sysv_ipc.c")
+        assert done.returncode == 0, done.stderr
+        assert slot_ipc_objects() == set()
+        report = json.loads(done.stdout)
+        assert report["verdict"] == "AC", json.dumps(report, indent=2)
+    finally:
+        remove_ipc_objects(slot_ipc_objects())

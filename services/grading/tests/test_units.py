@@ -160,7 +160,7 @@ def test_emf_record_is_cloudwatch_embedded_metric_format() -> None:
 def test_seccomp_policies_compile_to_bpf() -> None:
     compile_phase, run_phase = seccomp_policy.compiled(False), seccomp_policy.compiled(True)
     assert compile_phase.bpf and len(compile_phase.bpf) % 8 == 0
-    assert len(run_phase.bpf) > len(compile_phase.bpf)  # the run phase also denies file writes
+    assert run_phase.bpf != compile_phase.bpf  # the run phase allows no file writes
 
 
 # --- problem cache against moto S3 -----------------------------------------------------------
