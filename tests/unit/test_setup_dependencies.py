@@ -59,7 +59,7 @@ HOST_COMMANDS: dict[str, str] = {
     "mv": "coreutils", "nohup": "coreutils", "printf": "bash", "pwd": "bash", "read": "bash", "rm": "coreutils",
     "sed": "sed", "sh": "dash", "sha256sum": "coreutils", "sleep": "coreutils", "sort": "coreutils",
     "tail": "coreutils", "tar": "tar", "timeout": "coreutils", "tr": "coreutils", "xargs": "findutils",
-    "apt-get": "apt", "gzip": "gzip", "head": "coreutils",
+    "apt-get": "apt", "gzip": "gzip", "head": "coreutils", "ipcrm": "util-linux",
     # setup's list
     "podman": "podman", "debootstrap": "debootstrap", "git": "git", "gcc": "gcc", "g++": "g++",
     "make": "make", "openssl": "openssl", "java": "default-jre-headless", "python3": "python3",
