@@ -9,6 +9,9 @@ destroys the environment and checks that nothing of it is left.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import contextlib
 import html
 import json
 import os
@@ -249,6 +252,57 @@ def test_a_submission_through_the_load_balancer_is_graded(deployed):
     assert all(link.startswith(f"{deployed.lb_url}/s3/") and "X-Amz-Signature=" in link for link in links), links
     status, _, _ = http(links[0])
     assert status == 200, links[0]
+
+
+def worker_log(container: str) -> list[dict]:
+    """A grading container's JSON log lines (the worker logs one object per line)."""
+    out = subprocess.run(["podman", "logs", container], capture_output=True, text=True, check=True)
+    lines = []
+    for line in (out.stdout + out.stderr).splitlines():
+        with contextlib.suppress(ValueError):
+            lines.append(json.loads(line))
+    return lines
+
+
+def test_a_burst_of_submissions_through_the_load_balancer_is_all_accepted(deployed):
+    """60 distinct correct submissions, 20 in flight at a time: 60 AC, no IE, on two workers at once.
+
+    The two grading containers share one kernel (rootful podman shares host uids): they
+    once took the same sandbox uid and failed each other's runs with EAGAIN.
+    """
+    source = (SOLUTIONS / "ac.c").read_text()
+    workers = deployed.grading_containers()
+    assert len(workers) >= 2
+
+    def one(index: int) -> tuple[str, str]:
+        # Distinct sources: nothing may be answered from a cache of an identical submission.
+        status, _, body = http(
+            f"{deployed.lb_url}/api/submissions",
+            {"problem_id": "aplusb", "language": "c", "source": f"{source}\n/* burst {index} */\n"},
+        )
+        assert status == 201, body
+        submission_id = json.loads(body)["id"]
+        return submission_id, wait_verdict(deployed, submission_id, timeout=600)["verdict"]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(one, range(60)))
+    verdicts = collections.Counter(verdict for _, verdict in results)
+    assert verdicts == {"AC": 60}, verdicts
+
+    # From the workers' own records: both judged part of the burst, under disjoint slot uids, without EAGAIN.
+    burst = {submission_id for submission_id, _ in results}
+    uids: dict[str, set[int]] = {}
+    judged: dict[str, int] = {}
+    for container in workers:
+        lines = worker_log(container)
+        started = [line for line in lines if line.get("message") == "worker started"]
+        uids[container] = set(started[-1]["slot_uids"])
+        judged[container] = sum(
+            1 for line in lines if line.get("message") == "job done" and line.get("submission_id") in burst
+        )
+        assert not [line for line in lines if "temporarily unavailable" in json.dumps(line)], container
+    assert all(judged.values()) and sum(judged.values()) >= 60, judged
+    assert not set.intersection(*uids.values()), f"workers share slot uids: {uids}"
 
 
 def test_a_stopped_web_host_is_reported_while_the_load_balancer_keeps_serving(deployed):
