@@ -68,7 +68,7 @@ test-system: setup ## the two full-system suites (AWS path, local end to end), o
 	$(BIN)/pytest $(SYSTEM_SUITES) $(PYTEST_ARGS)
 
 test-roles: ## Molecule: one scenario per role
-	bash scripts/run-molecule.sh
+	JUNIT_DIR="$(JUNIT_DIR)" bash scripts/run-molecule.sh
 
 # The local environment talks to its own S3 stand-in with its own keys: a profile of
 # the caller's (AWS_PROFILE) next to them makes the amazon.aws modules refuse to run.

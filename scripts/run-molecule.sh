@@ -8,7 +8,8 @@
 #
 # Each scenario's output goes to $MOLECULE_LOG_DIR/<name>.log (default
 # .cache/molecule); a failed scenario's log tail is printed. The summary lists
-# the wall-clock time of each scenario.
+# the wall-clock time of each scenario. With JUNIT_DIR set (.ci/run sets it through
+# make), the results are also written to $JUNIT_DIR/molecule.xml, one testcase each.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -81,5 +82,8 @@ for name in "${scenarios[@]}"; do
     sed 's/\x1b\[[0-9;]*m//g' "$LOG_DIR/$name.log" | tail -n 40 | sed 's/^/      /'
   fi
 done
+if [ -n "${JUNIT_DIR:-}" ]; then
+  "$REPO/.venv/bin/python" "$REPO/scripts/molecule_junit.py" "$LOG_DIR" "$JUNIT_DIR/molecule.xml" "${scenarios[@]}"
+fi
 step "molecule: $(( ${#scenarios[@]} - ${#failed[@]} ))/${#scenarios[@]} scenarios passed in $((SECONDS - started)) s"
 [ ${#failed[@]} -eq 0 ] || die "Molecule scenarios failed: ${failed[*]}"

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testsupport.ci import in_ci, require  # noqa: F401  (in_ci: re-exported for the Terraform tests)
+
 REPO = Path(__file__).resolve().parent.parent
 TERRAFORM_DIR = REPO / "terraform"
 CLI_CONFIG = REPO / ".cache" / "terraform" / "cli.tfrc"
@@ -56,19 +58,6 @@ TEST_SECRETS = {
     "mq_admin_password": "Test-mq-password-0123",
 }
 TEST_IMAGE = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/gradestack-test-grading:0123abc"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def require(condition: bool, message: str) -> None:
-    """Skip locally, fail in CI: a missing tool must not pass silently where it is required."""
-    if condition:
-        return
-    if in_ci():
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
 
 
 @dataclass

@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from testsupport.ansible import REPO, playbook_env, run_playbook
+from testsupport.ci import require
 from testsupport.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.containers, pytest.mark.e2e]
@@ -189,11 +190,7 @@ def leftovers(env: LocalEnv) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
-    if shutil.which("podman") is None:
-        # Required under CI: a missing tool is a failure there, a skip on a developer's machine.
-        if os.environ.get("CI") == "true":
-            pytest.fail("podman is required for the local end-to-end tests (apt-get install podman runc)")
-        pytest.skip("podman is not installed")
+    require(shutil.which("podman") is not None, "podman is required for the local end-to-end tests: run 'make setup'")
     env = make_env(tmp_path_factory.mktemp("local-e2e"))
     try:
         result = env.run(DEPLOY, "first deploy")

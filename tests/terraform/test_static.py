@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from testsupport.terraform import REPO, TERRAFORM_DIR, TerraformCli, in_ci, root_variable_names
+from testsupport.ci import in_ci
+from testsupport.terraform import REPO, TERRAFORM_DIR, TerraformCli, root_variable_names
 
 pytestmark = [pytest.mark.terraform]
 

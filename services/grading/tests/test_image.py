@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from testsupport.ci import require
+
 from .conftest import HOSTILE, REPO
 from .test_hostile import CANARY, CANARY_ENV, expected_verdicts
 
@@ -43,11 +45,7 @@ def podman(*args: str, check: bool = True, timeout: float = 600) -> subprocess.C
 
 @pytest.fixture(scope="session")
 def grading_image() -> str:
-    if shutil.which("podman") is None:
-        message = "podman is not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require(shutil.which("podman") is not None, "podman is not installed: run 'make setup'")
     if os.environ.get("GRADING_TEST_IMAGE"):
         return os.environ["GRADING_TEST_IMAGE"]
     done = subprocess.run(
