@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from testsupport.ci import in_ci
+from testsupport.ci import require
 from testsupport.terraform import REPO, TERRAFORM_DIR, TerraformCli, root_variable_names
 
 pytestmark = [pytest.mark.terraform]
@@ -58,11 +58,7 @@ def test_lock_file_pins_the_mirrored_provider() -> None:
 
 @pytest.mark.slow
 def test_checkov_has_no_failed_checks(terraform_cli: TerraformCli, tmp_path: Path) -> None:
-    if not CHECKOV.exists():
-        message = f"checkov is not installed at {CHECKOV}; run make setup"
-        if in_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    require(CHECKOV.exists(), f"checkov is not installed at {CHECKOV}; run make setup")
     out = tmp_path / "checkov"
     result = subprocess.run(
         [
