@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from testsupport.ci import in_ci, require  # noqa: F401  (in_ci: re-exported for the Terraform tests)
+from testsupport.ci import require
 
 REPO = Path(__file__).resolve().parent.parent
 TERRAFORM_DIR = REPO / "terraform"
