@@ -239,7 +239,19 @@ def test_verify_passes_and_writes_a_junit_report(deployed):
 def test_a_submission_through_the_load_balancer_is_graded(deployed):
     accepted = submit(deployed, "ac.py")
     assert wait_verdict(deployed, accepted)["verdict"] == "AC"
-    assert wait_verdict(deployed, submit(deployed, "wa.py"))["verdict"] == "WA"
+    wrong = submit(deployed, "wa.py")
+    result = wait_verdict(deployed, wrong)
+    assert result["verdict"] == "WA"
+
+    # A wrong answer tells a contestant nothing of a hidden test (aplusb shows test 01 only): no
+    # expected answer in the API or on the page, no detail, no program output.
+    hidden = {test["name"] for test in result["tests"] if not test["visible"]}
+    assert hidden and "01" not in hidden
+    assert all(test["detail"] == "" for test in result["tests"] if test["name"] in hidden), result["tests"]
+    _, _, page = http(f"{deployed.lb_url}/submissions/{wrong}")
+    answers = {(SOLUTIONS.parent / "tests" / f"{name}.out").read_text().strip() for name in hidden}
+    for answer in answers:
+        assert f"'{answer}'" not in json.dumps(result) and f"&#39;{answer}&#39;" not in page.decode(), answer
 
     # The page's artifact links work from the host's browser: through the load balancer, not at `aws:5000`.
     status, _, page = http(f"{deployed.lb_url}/submissions/{accepted}")
