@@ -16,14 +16,22 @@
  *
  * Usage:
  *   gradestack-sandbox-exec --uid U --gid G --cwd DIR --bpf FILE --report-fd N
- *       [--cpu-s S] [--as-bytes B] [--stack-bytes B] [--fsize-bytes B]
+ *       [--wall-ms MS] [--cpu-s S] [--as-bytes B] [--stack-bytes B] [--fsize-bytes B]
  *       [--nproc N] [--nofile N] -- PROGRAM ARG...
  * stdin/stdout/stderr are inherited. The report (one line on --report-fd) is
- *   ok status=<wait status> utime_us=<n> stime_us=<n> maxrss_kb=<n> killed=<0|1>
+ *   ok status=<wait status> utime_us=<n> stime_us=<n> maxrss_kb=<n> killed=<0|1> wall=<0|1>
  * or
  *   error <message>
- * SIGTERM to this process kills the target's whole process group (wall-time limit,
- * output limit); the report then says killed=1.
+ * SIGTERM to this process kills the target's whole process group (output limit, the
+ * caller's own wall-clock backstop); the report then says killed=1.
+ *
+ * --wall-ms is enforced here, not only by the caller: the caller reads the target's
+ * pipes, and a target that closes its stdout/stderr and sleeps gives the reader EOF and
+ * nothing more to time. So the wait below is a sigtimedwait() loop with the deadline
+ * (SIGCHLD, SIGTERM and SIGINT are blocked and collected there, which also closes the
+ * race of a signal landing between a flag check and a blocking wait4). On expiry the
+ * target's group is killed, then everything of the slot uid as after any run, and the
+ * report says wall=1. No timer thread, no polling: one sigtimedwait per signal.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,15 +50,10 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t terminate_requested = 0;
 static int report_fd = -1;
-
-static void on_term(int sig) {
-    (void)sig;
-    terminate_requested = 1;
-}
 
 static void report(const char *fmt, ...) {
     char buf[512];
@@ -108,8 +111,45 @@ static void kill_slot(uid_t uid, gid_t gid) {
     }
 }
 
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L;
+}
+
+/* Wait for the target (whatever it does with its descriptors), killing its process group
+ * on SIGTERM/SIGINT or once wall_ms (if >= 0) has passed. The signals of `waitset` are
+ * blocked by the caller. Returns the target's wait status; sets *killed and *wall. */
+static int wait_target(pid_t child, const sigset_t *waitset, long wall_ms, struct rusage *ru, int *killed, int *wall) {
+    long long deadline = wall_ms >= 0 ? now_ms() + wall_ms : -1;
+    int status = 0;
+    for (;;) {
+        pid_t r = wait4(child, &status, WNOHANG, ru);
+        if (r == child) return status;
+        if (r < 0 && errno != EINTR) fail("wait4");
+        struct timespec timeout, *tp = NULL;
+        if (deadline >= 0 && !*killed) {
+            long long left = deadline - now_ms();
+            if (left <= 0) {
+                kill(-child, SIGKILL);
+                *killed = *wall = 1;
+                continue;
+            }
+            timeout.tv_sec = (time_t)(left / 1000);
+            timeout.tv_nsec = (long)(left % 1000) * 1000000L;
+            tp = &timeout;
+        }
+        int sig = sigtimedwait(waitset, NULL, tp);
+        if ((sig == SIGTERM || sig == SIGINT) && !*killed) {
+            kill(-child, SIGKILL);
+            *killed = 1;
+        }
+        /* SIGCHLD, a timeout or EINTR: go round; wait4 and the deadline decide. */
+    }
+}
+
 int main(int argc, char **argv) {
-    long uid = -1, gid = -1, cpu = -1, as = -1, stack = -1, fsize = -1, nproc = -1, nofile = -1;
+    long uid = -1, gid = -1, wall_ms = -1, cpu = -1, as = -1, stack = -1, fsize = -1, nproc = -1, nofile = -1;
     const char *cwd = NULL, *bpf_path = NULL;
     int i = 1;
     for (; i < argc; i++) {
@@ -124,6 +164,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--cwd")) cwd = v;
         else if (!strcmp(k, "--bpf")) bpf_path = v;
         else if (!strcmp(k, "--report-fd")) report_fd = (int)parse_long(v, k);
+        else if (!strcmp(k, "--wall-ms")) wall_ms = parse_long(v, k);
         else if (!strcmp(k, "--cpu-s")) cpu = parse_long(v, k);
         else if (!strcmp(k, "--as-bytes")) as = parse_long(v, k);
         else if (!strcmp(k, "--stack-bytes")) stack = parse_long(v, k);
@@ -177,12 +218,14 @@ int main(int argc, char **argv) {
         return 127;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    /* Blocked before fork so none is lost (the target unblocks everything before exec).
+     * A blocked SIGCHLD is queued even though its default action is to ignore it. */
+    sigset_t waitset;
+    sigemptyset(&waitset);
+    sigaddset(&waitset, SIGCHLD);
+    sigaddset(&waitset, SIGTERM);
+    sigaddset(&waitset, SIGINT);
+    sigprocmask(SIG_BLOCK, &waitset, NULL);
 
     pid_t child = fork();
     if (child < 0) fail("fork");
@@ -229,19 +272,10 @@ int main(int argc, char **argv) {
         dup2(devnull, 2);
     }
 
-    int status = 0;
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
-    int killed = 0;
-    for (;;) {
-        if (terminate_requested && !killed) {
-            kill(-child, SIGKILL);
-            killed = 1;
-        }
-        pid_t r = wait4(child, &status, 0, &ru);
-        if (r == child) break;
-        if (r < 0 && errno != EINTR) fail("wait4");
-    }
+    int killed = 0, wall = 0;
+    int status = wait_target(child, &waitset, wall_ms, &ru, &killed, &wall);
     /* Whatever the target left behind (daemons, a fork bomb's tail) dies now; they are
      * all of the slot uid, and all reparented to us, so we can reap them. */
     /* As a subreaper, every live descendant of the target is (or has been reparented to)
@@ -256,8 +290,8 @@ int main(int argc, char **argv) {
         while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
         }
     }
-    report("ok status=%d utime_us=%ld stime_us=%ld maxrss_kb=%ld killed=%d\n", status,
+    report("ok status=%d utime_us=%ld stime_us=%ld maxrss_kb=%ld killed=%d wall=%d\n", status,
            (long)ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
-           (long)ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec, ru.ru_maxrss, killed);
+           (long)ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec, ru.ru_maxrss, killed, wall);
     return 0;
 }
