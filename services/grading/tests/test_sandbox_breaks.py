@@ -166,3 +166,17 @@ def test_close_and_pause_is_tle_through_the_judge(slot: sandbox.Slot, monkeypatc
     assert len(run_phase_seconds) == 1
     assert run_phase_seconds[0] < wall_limit_ms / 1000 + 1, run_phase_seconds
     assert slot_processes() == []
+
+
+# --- 3. a static image larger than the memory limit --------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["bss_3g.c", "bss_3g.cpp"])
+def test_a_huge_static_array_is_mle_not_rte(judge: Judge, source: str) -> None:
+    """The kernel kills such an exec with SIGSEGV (RLIMIT_AS); the verdict must be MLE."""
+    problem = load_problem(HOSTILE / "problem" / "hostile")
+    language = "c" if source.endswith(".c") else "cpp"
+    report = judge.judge(problem, language, (HOSTILE / source).read_text())
+    assert report.verdict == "MLE", report.to_json()
+    assert report.tests[0].detail.startswith("static data 3072 MB exceeds the memory limit"), report.to_json()
