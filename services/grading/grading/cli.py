@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -24,6 +25,22 @@ def _uid_base() -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"SANDBOX_UID_BASE must be an integer, got {raw!r}") from None
+
+
+def _exit_on_termination() -> None:
+    """SIGTERM/SIGINT raise SystemExit, so the run is stopped and the job directory and slot are released.
+
+    Without this, SIGTERM ends Python on the spot and leaves the job directory behind.
+    Further signals are ignored while cleaning up (which is bounded: see sandbox.run).
+    """
+
+    def handler(signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def _judge(args: argparse.Namespace) -> int:
@@ -50,6 +67,7 @@ def _judge(args: argparse.Namespace) -> int:
             "(rlimits and seccomp still apply, uid isolation does not)",
             file=sys.stderr,
         )
+    _exit_on_termination()
     slot = sandbox.acquire_slot(_uid_base())
     try:
         judge = Judge(slot, JudgeConfig(work_dir=Path(args.work_dir) if args.work_dir else None))

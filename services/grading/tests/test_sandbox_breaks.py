@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -20,8 +22,9 @@ import pytest
 from gradestack_protocol import load_problem
 from grading import sandbox
 from grading.judge import Judge
+from grading.workspace import JOB_PREFIX, JobDir
 
-from .conftest import HOSTILE, require_root
+from .conftest import HOSTILE, TEST_UID_BASE, require_root
 from .test_hostile import slot_processes
 
 WALL_MS = 1000
@@ -180,3 +183,120 @@ def test_a_huge_static_array_is_mle_not_rte(judge: Judge, source: str) -> None:
     report = judge.judge(problem, language, (HOSTILE / source).read_text())
     assert report.verdict == "MLE", report.to_json()
     assert report.tests[0].detail.startswith("static data 3072 MB exceeds the memory limit"), report.to_json()
+
+
+# --- 2. job directories of concurrent slots ---------------------------------------------
+
+PROBE = r"""
+for f in "$@"; do
+    case "$f" in
+        dir:*) ls "${f#dir:}" >/dev/null 2>&1 && echo "LISTED ${f#dir:}" ;;
+        *) cat "$f" 2>/dev/null && echo " READ $f" ;;
+    esac
+done
+true
+"""
+
+
+def probe(slot: sandbox.Slot, cwd: Path, targets: list[str]) -> str:
+    """What ``slot`` manages to read (``path``) or list (``dir:path``) of ``targets``."""
+    limits = sandbox.Limits(
+        cpu_ms=5000, wall_ms=10_000, address_space_bytes=256 << 20, stack_bytes=8 << 20, output_bytes=65536, nproc=8
+    )
+    result = sandbox.run(
+        ["/bin/sh", "-c", PROBE, "probe", *targets], slot=slot, cwd=cwd, limits=limits, env=RUN_ENV, run_phase=False
+    )
+    assert result.exit_code == 0, result
+    return result.stdout.decode()
+
+
+@pytest.mark.slow
+def test_a_slot_cannot_read_or_list_another_slots_job() -> None:
+    require_root()
+    slot_a, slot_b = sandbox.acquire_slot(TEST_UID_BASE), sandbox.acquire_slot(TEST_UID_BASE)
+    try:
+        with JobDir(slot_a) as job_a, JobDir(slot_b) as job_b:
+            files = [
+                job_a.write(job_a.build, "main.c", b"SECRET-source"),
+                job_a.write(job_a.run, "main.py", b"SECRET-source"),
+                job_a.write(job_a.run, "prog", b"SECRET-program", 0o750),
+                job_a.write(job_a.check, "01.ans", b"SECRET-answer"),
+            ]
+            dirs = [job_a.root.parent, job_a.root, job_a.build, job_a.run, job_a.check]
+            targets = [str(f) for f in files] + [f"dir:{d}" for d in dirs]
+            seen_by_b = probe(slot_b, job_b.run, targets)
+            seen_by_a = probe(slot_a, job_a.run, targets)
+    finally:
+        slot_a.release()
+        slot_b.release()
+    assert seen_by_b == "", seen_by_b
+    # The probe works: the job's own slot reads its files and lists its subdirectories ...
+    for path in [*files, job_a.build, job_a.run, job_a.check]:
+        assert str(path) in seen_by_a, seen_by_a
+    # ... but not the base (the other jobs' names) nor its own job root.
+    assert f"LISTED {job_a.root.parent}\n" not in seen_by_a
+    assert f"LISTED {job_a.root}\n" not in seen_by_a
+    assert not job_a.root.exists() and not job_b.root.exists()
+
+
+def job_dirs(work: Path) -> list[Path]:
+    return list(work.rglob(f"{JOB_PREFIX}*"))
+
+
+@pytest.fixture
+def work_dir() -> Iterator[Path]:
+    """A --work-dir slot uids can traverse (pytest's tmp_path is root-only)."""
+    require_root()
+    path = Path(tempfile.mkdtemp(prefix="gradestack-test-work-"))
+    path.chmod(0o711)
+    yield path
+    shutil.rmtree(path)
+
+
+@pytest.mark.slow
+def test_a_sigtermed_cli_leaves_no_job_directory(work_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "GRADING_SANDBOX_EXEC"}
+    env["SANDBOX_UID_BASE"] = str(TEST_UID_BASE)
+    command = [sys.executable, "-m", "grading", "judge", "--problem", str(HOSTILE / "problem" / "hostile")]
+    command += ["--work-dir", str(work_dir), "--language", "c", str(HOSTILE / "sleep_forever.c")]
+    cli = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        # Wait for the run phase: the compiled program has been copied into run/.
+        while not [p for p in work_dir.rglob("prog") if p.parent.name == "run"]:
+            assert cli.poll() is None, cli.communicate()
+            assert time.monotonic() < deadline, "the CLI never reached the run phase"
+            time.sleep(0.05)
+        cli.send_signal(signal.SIGTERM)
+        cli.wait(timeout=30)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+    assert job_dirs(work_dir) == []
+    assert slot_processes() == []
+    assert cli.returncode == 128 + signal.SIGTERM
+
+
+@pytest.mark.slow
+def test_jobs_still_open_at_interpreter_exit_are_removed(work_dir: Path) -> None:
+    """A worker stopping with a job still running (daemon job thread) leaves no job directory."""
+    script = f"""
+import threading, time
+from pathlib import Path
+from grading.sandbox import Slot
+from grading.workspace import JobDir
+
+started = threading.Event()
+
+def job():
+    with JobDir(Slot(index=0, uid={TEST_UID_BASE}, gid={TEST_UID_BASE}), Path({str(work_dir)!r})):
+        started.set()
+        time.sleep(60)
+
+threading.Thread(target=job, daemon=True).start()
+started.wait()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert job_dirs(work_dir) == []
