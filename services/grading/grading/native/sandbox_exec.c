@@ -27,11 +27,12 @@
  *
  * --wall-ms is enforced here, not only by the caller: the caller reads the target's
  * pipes, and a target that closes its stdout/stderr and sleeps gives the reader EOF and
- * nothing more to time. So the wait below is a sigtimedwait() loop with the deadline
- * (SIGCHLD, SIGTERM and SIGINT are blocked and collected there, which also closes the
- * race of a signal landing between a flag check and a blocking wait4). On expiry the
- * target's group is killed, then everything of the slot uid as after any run, and the
- * report says wall=1. No timer thread, no polling: one sigtimedwait per signal.
+ * nothing more to time. An ITIMER_REAL (SIGALRM) armed after the fork bounds the plain
+ * blocking wait4: its handler, like the SIGTERM/SIGINT one, kills the target's group
+ * itself (kill() is async-signal-safe), so there is no window between a flag check and
+ * the wait in which a signal could be lost. Then everything of the slot uid is killed as
+ * after any run, and the report says wall=1. No thread, no polling, one setitimer per
+ * run; the wait stays a wait4, woken directly by the target's exit.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,12 +49,23 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static int report_fd = -1;
+static volatile pid_t target_pid = 0; /* set with the limit signals blocked, right after fork */
+static volatile sig_atomic_t killed = 0, wall_hit = 0;
+
+/* SIGALRM (our wall clock), SIGTERM/SIGINT (the caller: output limit, its own backstop). */
+static void on_limit(int sig) {
+    if (sig == SIGALRM) wall_hit = 1;
+    if (target_pid > 0 && !killed) {
+        kill(-target_pid, SIGKILL);
+        killed = 1;
+    }
+}
 
 static void report(const char *fmt, ...) {
     char buf[512];
@@ -111,40 +123,13 @@ static void kill_slot(uid_t uid, gid_t gid) {
     }
 }
 
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L;
-}
-
-/* Wait for the target (whatever it does with its descriptors), killing its process group
- * on SIGTERM/SIGINT or once wall_ms (if >= 0) has passed. The signals of `waitset` are
- * blocked by the caller. Returns the target's wait status; sets *killed and *wall. */
-static int wait_target(pid_t child, const sigset_t *waitset, long wall_ms, struct rusage *ru, int *killed, int *wall) {
-    long long deadline = wall_ms >= 0 ? now_ms() + wall_ms : -1;
+/* Wait for the target, whatever it does with its descriptors: on_limit ends it. */
+static int wait_target(pid_t child, struct rusage *ru) {
     int status = 0;
     for (;;) {
-        pid_t r = wait4(child, &status, WNOHANG, ru);
+        pid_t r = wait4(child, &status, 0, ru);
         if (r == child) return status;
         if (r < 0 && errno != EINTR) fail("wait4");
-        struct timespec timeout, *tp = NULL;
-        if (deadline >= 0 && !*killed) {
-            long long left = deadline - now_ms();
-            if (left <= 0) {
-                kill(-child, SIGKILL);
-                *killed = *wall = 1;
-                continue;
-            }
-            timeout.tv_sec = (time_t)(left / 1000);
-            timeout.tv_nsec = (long)(left % 1000) * 1000000L;
-            tp = &timeout;
-        }
-        int sig = sigtimedwait(waitset, NULL, tp);
-        if ((sig == SIGTERM || sig == SIGINT) && !*killed) {
-            kill(-child, SIGKILL);
-            *killed = 1;
-        }
-        /* SIGCHLD, a timeout or EINTR: go round; wait4 and the deadline decide. */
     }
 }
 
@@ -218,14 +203,20 @@ int main(int argc, char **argv) {
         return 127;
     }
 
-    /* Blocked before fork so none is lost (the target unblocks everything before exec).
-     * A blocked SIGCHLD is queued even though its default action is to ignore it. */
-    sigset_t waitset;
-    sigemptyset(&waitset);
-    sigaddset(&waitset, SIGCHLD);
-    sigaddset(&waitset, SIGTERM);
-    sigaddset(&waitset, SIGINT);
-    sigprocmask(SIG_BLOCK, &waitset, NULL);
+    /* Blocked until target_pid is set, so a signal arriving before (even before the fork)
+     * is delivered then, not lost and not sent to a pid of 0; the target resets them. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_limit;
+    sigemptyset(&sa.sa_mask);
+    sigset_t limitset;
+    sigemptyset(&limitset);
+    int limit_signals[] = {SIGTERM, SIGINT, SIGALRM};
+    size_t n_limit_signals = sizeof limit_signals / sizeof *limit_signals;
+    for (size_t k = 0; k < n_limit_signals; k++) sigaddset(&limitset, limit_signals[k]);
+    sa.sa_mask = limitset; /* one handler at a time */
+    for (size_t k = 0; k < n_limit_signals; k++) sigaction(limit_signals[k], &sa, NULL);
+    sigprocmask(SIG_BLOCK, &limitset, NULL);
 
     pid_t child = fork();
     if (child < 0) fail("fork");
@@ -272,10 +263,17 @@ int main(int argc, char **argv) {
         dup2(devnull, 2);
     }
 
+    target_pid = child;
+    if (wall_ms >= 0) {
+        /* Not inherited by the target: itimers do not survive fork. */
+        struct itimerval wall = {{0, 0}, {wall_ms / 1000, (wall_ms % 1000) * 1000 + (wall_ms == 0)}};
+        if (setitimer(ITIMER_REAL, &wall, NULL) != 0) fail("setitimer");
+    }
+    sigprocmask(SIG_UNBLOCK, &limitset, NULL);
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
-    int killed = 0, wall = 0;
-    int status = wait_target(child, &waitset, wall_ms, &ru, &killed, &wall);
+    int status = wait_target(child, &ru);
+    sigprocmask(SIG_BLOCK, &limitset, NULL); /* the target is reaped: nothing more to kill by group */
     /* Whatever the target left behind (daemons, a fork bomb's tail) dies now; they are
      * all of the slot uid, and all reparented to us, so we can reap them. */
     /* As a subreaper, every live descendant of the target is (or has been reparented to)
@@ -292,6 +290,6 @@ int main(int argc, char **argv) {
     }
     report("ok status=%d utime_us=%ld stime_us=%ld maxrss_kb=%ld killed=%d wall=%d\n", status,
            (long)ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
-           (long)ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec, ru.ru_maxrss, killed, wall);
+           (long)ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec, ru.ru_maxrss, (int)killed, (int)wall_hit);
     return 0;
 }
