@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -28,6 +29,22 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _exit_on_termination() -> None:
+    """SIGTERM/SIGINT raise SystemExit, so the run is stopped and the job directory and slot are released.
+
+    Without this, SIGTERM ends Python on the spot and leaves the job directory behind.
+    Further signals are ignored while cleaning up (which is bounded: see sandbox.run).
+    """
+
+    def handler(signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def _judge(args: argparse.Namespace) -> int:
@@ -54,6 +71,7 @@ def _judge(args: argparse.Namespace) -> int:
             "(rlimits and seccomp still apply, uid isolation does not)",
             file=sys.stderr,
         )
+    _exit_on_termination()
     # The same defaults as the image and the same lease directory as the local worker
     # containers (SANDBOX_SLOT_LEASE_DIR): a CLI on their host never shares their uids.
     try:

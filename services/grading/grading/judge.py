@@ -8,7 +8,9 @@ Verdicts per test, in the order they are decided:
 - TLE  CPU time above the limit, SIGXCPU, or the wall-clock limit (2 x TL + 1 s) hit;
 - MLE  peak resident memory above the limit, or a failed run whose stderr shows an
        allocation failure (``std::bad_alloc``, ``MemoryError``): the address-space
-       rlimit (2 x ML + runtime) turned the allocation into that error;
+       rlimit (2 x ML + runtime) turned the allocation into that error; or, without
+       running, a compiled program whose static image (ELF PT_LOAD segments, e.g. a
+       huge global array) alone exceeds the limit (the exec would die of SIGSEGV);
 - RTE  killed by a signal (the detail names it, e.g. SIGSEGV);
 - IR   exited with a non-zero code (the detail gives it);
 - AC / WA from the checker; SC for tests skipped after a failure with short-circuit;
@@ -31,7 +33,7 @@ from pathlib import Path
 from gradestack_protocol import Problem
 from gradestack_protocol.messages import MAX_COMPILE_OUTPUT_CHARS
 
-from grading import checkers, sandbox
+from grading import checkers, elf, sandbox
 from grading.languages import Language, get_languages
 from grading.workspace import JobDir, WorkspaceError
 
@@ -223,10 +225,17 @@ class Judge:
         report: JudgeReport,
     ) -> None:
         limits = self.run_limits(problem, lang)
+        image_bytes = elf.static_image_bytes(Path(argv[0])) if lang.compile is not None else None
+        image_too_big = image_bytes is not None and image_bytes > problem.memory_limit_mb * MB
         failed = False
         for test in problem.tests:
             if failed and short_circuit:
                 report.tests.append(TestReport(name=test.name, verdict="SC", visible=test.visible))
+                continue
+            if image_too_big:
+                detail = f"static data {image_bytes // MB} MB exceeds the memory limit ({problem.memory_limit_mb} MB)"
+                report.tests.append(TestReport(test.name, "MLE", memory_kb=image_bytes // 1024, detail=detail))
+                failed = True
                 continue
             result = sandbox.run(
                 argv,

@@ -2,8 +2,9 @@
 
 The mechanics live in a tiny static C supervisor (native/sandbox_exec.c, see its
 header for why it is not a Python fork); this module builds it, starts it with a
-clean environment and the right file descriptors, enforces the wall-clock limit
-and the output caps while reading, and turns its report into a ``RunResult``.
+clean environment and the right file descriptors, enforces the output caps while
+reading and the wall-clock limit (in the supervisor, and again here on the
+supervisor itself), and turns its report into a ``RunResult``.
 
 What every run gets (see SECURITY.md for the threat model):
 
@@ -175,6 +176,10 @@ def run(
 
     ``runtime`` (run phase: "native" or "python3") picks the seccomp allow list; None
     allows what any of them needs.
+
+    Never blocks without a deadline: the supervisor enforces the wall-clock limit itself,
+    and this side enforces it again on the supervisor (SIGTERM, then SIGKILL after a
+    grace), whatever the program does with its stdout and stderr.
     """
     # The rlimit is whole seconds and only a backstop (SIGXCPU): the verdict compares the
     # measured CPU time with the limit in ms, so give it a second of headroom.
@@ -185,6 +190,7 @@ def run(
         "--gid", str(slot.gid),
         "--cwd", str(cwd),
         "--bpf", str(bpf_file(run_phase, runtime)),
+        "--wall-ms", str(limits.wall_ms),
         "--cpu-s", str(cpu_seconds),
         "--as-bytes", str(limits.address_space_bytes),
         "--stack-bytes", str(limits.stack_bytes),
@@ -227,26 +233,26 @@ def run(
     proc = _Supervisor(pid)
     try:
         stdout, stderr, output_exceeded, wall_exceeded = _collect(proc, out_r, err_r, limits, started)
-        proc.wait()
         wall_ms = int((time.monotonic() - started) * 1000)
-        report = _read_all(report_r).decode("utf-8", "replace").strip()
+        # The supervisor has exited, so the report is complete (nothing else holds that pipe).
+        report = _drain(report_r, bytearray(), 4096, 4096)[0].decode("utf-8", "replace").strip()
     finally:
         for fd in (out_r, err_r, report_r):
             os.close(fd)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+        proc.stop()  # only does something when we got here by an exception (e.g. SIGTERM to the CLI)
+        proc.close()
     return _parse_report(
         report, stdout, stderr, output_exceeded=output_exceeded, wall_exceeded=wall_exceeded, wall_ms=wall_ms
     )
 
 
 class _Supervisor:
-    """Just enough of Popen for one supervisor process."""
+    """The supervisor process, with a pidfd so its exit can be polled with the pipes (Linux >= 5.3)."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.status: int | None = None
+        self.pidfd = os.pidfd_open(pid)
 
     def poll(self) -> int | None:
         if self.status is None:
@@ -255,65 +261,78 @@ class _Supervisor:
                 self.status = status
         return self.status
 
-    def wait(self) -> int:
+    def wait(self, timeout_s: float) -> int | None:
+        """Reap it if it exits within ``timeout_s``; None if it is still running."""
         if self.status is None:
-            _pid, self.status = os.waitpid(self.pid, 0)
-        return self.status
+            select.select([self.pidfd], [], [], timeout_s)
+        return self.poll()
 
     def send_signal(self, sig: int) -> None:
         if self.status is None:  # not reaped yet, so the pid cannot have been reused
             os.kill(self.pid, sig)
 
+    def close(self) -> None:
+        os.close(self.pidfd)
+
+    def stop(self) -> None:
+        """End it if still running (it kills the target's group and slot on SIGTERM), within bounds."""
+        if self.poll() is not None:
+            return
+        self.send_signal(signal.SIGTERM)
+        if self.wait(SUPERVISOR_GRACE_S) is None:
+            # SIGKILL reaches the target too (its parent-death signal).
+            self.send_signal(signal.SIGKILL)
+            self.wait(SUPERVISOR_GRACE_S)
+
 
 def _collect(
     proc: _Supervisor, out_fd: int, err_fd: int, limits: Limits, started: float
 ) -> tuple[bytes, bytes, bool, bool]:
-    """Read stdout/stderr until EOF, within the caps and the wall-clock limit."""
+    """Read stdout/stderr until the supervisor exits, within the caps and the wall-clock limit.
+
+    The supervisor's exit (its pidfd), not EOF on the pipes, ends the loop: a program can
+    close its stdout and stderr and live on. At the deadline the supervisor gets SIGTERM
+    (it kills the target's group); if it is still there a grace later, SIGKILL; if even
+    that does not end it, SandboxError. The supervisor times the wall clock itself too,
+    so this is the backstop.
+    """
     streams = {out_fd: bytearray(), err_fd: bytearray()}
     caps = {out_fd: limits.output_bytes, err_fd: limits.stderr_bytes}
     poller = select.poll()
-    for fd in streams:
+    for fd in (out_fd, err_fd, proc.pidfd):
         poller.register(fd, select.POLLIN)
-    open_fds = set(streams)
-    deadline = started + limits.wall_ms / 1000
-    output_exceeded = wall_exceeded = terminated = False
+    next_step = started + limits.wall_ms / 1000  # when to escalate: SIGTERM, SIGKILL, give up
+    escalation = [signal.SIGTERM, signal.SIGKILL]
+    output_exceeded = wall_exceeded = exited = False
 
-    terminated_at = 0.0
+    def escalate() -> None:
+        nonlocal next_step
+        if not escalation:
+            raise SandboxError(f"the sandbox supervisor (pid {proc.pid}) did not exit after SIGKILL")
+        proc.send_signal(escalation.pop(0))
+        next_step = time.monotonic() + SUPERVISOR_GRACE_S
 
-    def terminate() -> None:
-        nonlocal terminated, terminated_at
-        if not terminated and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)  # the supervisor kills the target's whole group
-        terminated, terminated_at = True, time.monotonic()
-
-    while open_fds:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 and not terminated:
-            wall_exceeded = True
-            terminate()
-        if terminated and time.monotonic() - terminated_at > SUPERVISOR_GRACE_S:
-            # The supervisor should have finished in milliseconds; never wait on it forever.
-            # (SIGKILL reaches the target too: its parent-death signal.)
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-            break
-        timeout_ms = 1000 if terminated else max(1, int(remaining * 1000) + 1)
+    while not exited:
+        if time.monotonic() >= next_step:
+            wall_exceeded = wall_exceeded or len(escalation) == 2  # nothing sent yet: the wall-clock deadline
+            escalate()
+        timeout_ms = max(1, int((next_step - time.monotonic()) * 1000) + 1)
         for fd, _event in poller.poll(timeout_ms):
+            if fd == proc.pidfd:
+                exited = True
+                continue
             chunk = os.read(fd, READ_CHUNK)
             if not chunk:
                 poller.unregister(fd)
-                open_fds.discard(fd)
-                continue
             # stderr beyond its cap is dropped silently: it is diagnostics, not output.
-            if not _keep(streams[fd], chunk, caps[fd]) and fd == out_fd:
+            elif not _keep(streams[fd], chunk, caps[fd]) and fd == out_fd and not output_exceeded:
                 output_exceeded = True
-                terminate()
-        if terminated and proc.poll() is not None and open_fds:
-            # The supervisor is gone (it killed everything); anything left is buffered data.
-            for fd in list(open_fds):
-                while chunk := _read_nonblocking(fd):
-                    _keep(streams[fd], chunk, caps[fd])
-                open_fds.discard(fd)
+                if len(escalation) == 2:
+                    escalate()  # SIGTERM now: the supervisor kills the target's whole group
+    proc.poll()
+    # Every writer is dead now (the supervisor killed and reaped them); take what is buffered.
+    output_exceeded = _drain(out_fd, streams[out_fd], caps[out_fd], READ_CHUNK)[1] or output_exceeded
+    _drain(err_fd, streams[err_fd], caps[err_fd], READ_CHUNK)
     return bytes(streams[out_fd]), bytes(streams[err_fd]), output_exceeded, wall_exceeded
 
 
@@ -325,19 +344,24 @@ def _keep(buffer: bytearray, chunk: bytes, cap: int) -> bool:
     return len(chunk) <= room
 
 
-def _read_nonblocking(fd: int) -> bytes:
+def _drain(fd: int, buffer: bytearray, cap: int, chunk_size: int) -> tuple[bytes, bool]:
+    """Read what is buffered in ``fd`` without blocking, keeping ``cap`` bytes; (buffer, overflowed).
+
+    Bounded even if some process still writes into the pipe: it stops one chunk past the cap.
+    """
     os.set_blocking(fd, False)
-    try:
-        return os.read(fd, READ_CHUNK)
-    except BlockingIOError:
-        return b""
-
-
-def _read_all(fd: int) -> bytes:
-    parts = []
-    while chunk := os.read(fd, 4096):
-        parts.append(chunk)
-    return b"".join(parts)
+    overflowed = False
+    read = 0
+    while read <= cap + chunk_size:
+        try:
+            chunk = os.read(fd, chunk_size)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        read += len(chunk)
+        overflowed = not _keep(buffer, chunk, cap) or overflowed
+    return bytes(buffer), overflowed
 
 
 def _parse_report(
@@ -364,5 +388,5 @@ def _parse_report(
         stdout=stdout,
         stderr=stderr,
         output_exceeded=output_exceeded,
-        wall_exceeded=wall_exceeded,
+        wall_exceeded=wall_exceeded or fields.get("wall") == "1",  # the supervisor's own timer
     )

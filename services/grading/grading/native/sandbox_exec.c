@@ -16,14 +16,23 @@
  *
  * Usage:
  *   gradestack-sandbox-exec --uid U --gid G --cwd DIR --bpf FILE --report-fd N
- *       [--cpu-s S] [--as-bytes B] [--stack-bytes B] [--fsize-bytes B]
+ *       [--wall-ms MS] [--cpu-s S] [--as-bytes B] [--stack-bytes B] [--fsize-bytes B]
  *       [--nproc N] [--nofile N] -- PROGRAM ARG...
  * stdin/stdout/stderr are inherited. The report (one line on --report-fd) is
- *   ok status=<wait status> utime_us=<n> stime_us=<n> maxrss_kb=<n> killed=<0|1>
+ *   ok status=<wait status> utime_us=<n> stime_us=<n> maxrss_kb=<n> killed=<0|1> wall=<0|1>
  * or
  *   error <message>
- * SIGTERM to this process kills the target's whole process group (wall-time limit,
- * output limit); the report then says killed=1.
+ * SIGTERM to this process kills the target's whole process group (output limit, the
+ * caller's own wall-clock backstop); the report then says killed=1.
+ *
+ * --wall-ms is enforced here, not only by the caller: the caller reads the target's
+ * pipes, and a target that closes its stdout/stderr and sleeps gives the reader EOF and
+ * nothing more to time. An ITIMER_REAL (SIGALRM) armed after the fork bounds the plain
+ * blocking wait4: its handler, like the SIGTERM/SIGINT one, kills the target's group
+ * itself (kill() is async-signal-safe), so there is no window between a flag check and
+ * the wait in which a signal could be lost. Then everything of the slot uid is killed as
+ * after any run, and the report says wall=1. No thread, no polling, one setitimer per
+ * run; the wait stays a wait4, woken directly by the target's exit.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,16 +49,22 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t terminate_requested = 0;
 static int report_fd = -1;
+static volatile pid_t target_pid = 0; /* set with the limit signals blocked, right after fork */
+static volatile sig_atomic_t killed = 0, wall_hit = 0;
 
-static void on_term(int sig) {
-    (void)sig;
-    terminate_requested = 1;
+/* SIGALRM (our wall clock), SIGTERM/SIGINT (the caller: output limit, its own backstop). */
+static void on_limit(int sig) {
+    if (sig == SIGALRM) wall_hit = 1;
+    if (target_pid > 0 && !killed) {
+        kill(-target_pid, SIGKILL);
+        killed = 1;
+    }
 }
 
 static void report(const char *fmt, ...) {
@@ -108,8 +123,18 @@ static void kill_slot(uid_t uid, gid_t gid) {
     }
 }
 
+/* Wait for the target, whatever it does with its descriptors: on_limit ends it. */
+static int wait_target(pid_t child, struct rusage *ru) {
+    int status = 0;
+    for (;;) {
+        pid_t r = wait4(child, &status, 0, ru);
+        if (r == child) return status;
+        if (r < 0 && errno != EINTR) fail("wait4");
+    }
+}
+
 int main(int argc, char **argv) {
-    long uid = -1, gid = -1, cpu = -1, as = -1, stack = -1, fsize = -1, nproc = -1, nofile = -1;
+    long uid = -1, gid = -1, wall_ms = -1, cpu = -1, as = -1, stack = -1, fsize = -1, nproc = -1, nofile = -1;
     const char *cwd = NULL, *bpf_path = NULL;
     int i = 1;
     for (; i < argc; i++) {
@@ -124,6 +149,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--cwd")) cwd = v;
         else if (!strcmp(k, "--bpf")) bpf_path = v;
         else if (!strcmp(k, "--report-fd")) report_fd = (int)parse_long(v, k);
+        else if (!strcmp(k, "--wall-ms")) wall_ms = parse_long(v, k);
         else if (!strcmp(k, "--cpu-s")) cpu = parse_long(v, k);
         else if (!strcmp(k, "--as-bytes")) as = parse_long(v, k);
         else if (!strcmp(k, "--stack-bytes")) stack = parse_long(v, k);
@@ -177,12 +203,20 @@ int main(int argc, char **argv) {
         return 127;
     }
 
+    /* Blocked until target_pid is set, so a signal arriving before (even before the fork)
+     * is delivered then, not lost and not sent to a pid of 0; the target resets them. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_term;
+    sa.sa_handler = on_limit;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    sigset_t limitset;
+    sigemptyset(&limitset);
+    int limit_signals[] = {SIGTERM, SIGINT, SIGALRM};
+    size_t n_limit_signals = sizeof limit_signals / sizeof *limit_signals;
+    for (size_t k = 0; k < n_limit_signals; k++) sigaddset(&limitset, limit_signals[k]);
+    sa.sa_mask = limitset; /* one handler at a time */
+    for (size_t k = 0; k < n_limit_signals; k++) sigaction(limit_signals[k], &sa, NULL);
+    sigprocmask(SIG_BLOCK, &limitset, NULL);
 
     pid_t child = fork();
     if (child < 0) fail("fork");
@@ -229,19 +263,17 @@ int main(int argc, char **argv) {
         dup2(devnull, 2);
     }
 
-    int status = 0;
+    target_pid = child;
+    if (wall_ms >= 0) {
+        /* Not inherited by the target: itimers do not survive fork. */
+        struct itimerval wall = {{0, 0}, {wall_ms / 1000, (wall_ms % 1000) * 1000 + (wall_ms == 0)}};
+        if (setitimer(ITIMER_REAL, &wall, NULL) != 0) fail("setitimer");
+    }
+    sigprocmask(SIG_UNBLOCK, &limitset, NULL);
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
-    int killed = 0;
-    for (;;) {
-        if (terminate_requested && !killed) {
-            kill(-child, SIGKILL);
-            killed = 1;
-        }
-        pid_t r = wait4(child, &status, 0, &ru);
-        if (r == child) break;
-        if (r < 0 && errno != EINTR) fail("wait4");
-    }
+    int status = wait_target(child, &ru);
+    sigprocmask(SIG_BLOCK, &limitset, NULL); /* the target is reaped: nothing more to kill by group */
     /* Whatever the target left behind (daemons, a fork bomb's tail) dies now; they are
      * all of the slot uid, and all reparented to us, so we can reap them. */
     /* As a subreaper, every live descendant of the target is (or has been reparented to)
@@ -256,8 +288,8 @@ int main(int argc, char **argv) {
         while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
         }
     }
-    report("ok status=%d utime_us=%ld stime_us=%ld maxrss_kb=%ld killed=%d\n", status,
+    report("ok status=%d utime_us=%ld stime_us=%ld maxrss_kb=%ld killed=%d wall=%d\n", status,
            (long)ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
-           (long)ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec, ru.ru_maxrss, killed);
+           (long)ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec, ru.ru_maxrss, (int)killed, (int)wall_hit);
     return 0;
 }
