@@ -189,18 +189,28 @@ def _check_one_tool(report: Report, name: str, text: str | None) -> None:
         )
 
 
-def check_secret(report: Report, name: str, value, *, error: str | None, cloud: bool, env: str) -> None:
+def _secret_store(name: str, *, cloud: bool, env: str) -> str:
     if cloud:
-        store = f"SSM Parameter Store (SecureString) /gradestack/{env}/{name}, or an ansible-vault encrypted value"
-    else:
-        store = "the generated file .state/local/" + name + " (delete it to generate a new one)"
+        return f"SSM Parameter Store (SecureString) /gradestack/{env}/{name}, or an ansible-vault encrypted value"
+    return "the generated file .state/local/" + name + " (delete it to generate a new one)"
+
+
+def check_secret_in_git(report: Report, name: str, *, cloud: bool, env: str) -> bool:
+    """A cloud secret written as plain text in group_vars, found from its source alone (no read needed)."""
     raw = report.sources.get(name, (None, None))[1]
     if cloud and isinstance(raw, str) and not isinstance(raw, VaultTag) and "{{" not in raw:
         report.problem(
             name,
             "is plain text in group_vars (a secret in git)",
-            f"remove it from {report.where(name)} and keep it in {store}",
+            f"remove it from {report.where(name)} and keep it in {_secret_store(name, cloud=cloud, env=env)}",
         )
+        return True
+    return False
+
+
+def check_secret(report: Report, name: str, value, *, error: str | None, cloud: bool, env: str) -> None:
+    store = _secret_store(name, cloud=cloud, env=env)
+    if check_secret_in_git(report, name, cloud=cloud, env=env):
         return
     if error:
         report.problem(name, f"could not be read: {error}", f"store it in {store}")
@@ -419,8 +429,10 @@ def run_checks(params: dict, repo_root: str) -> Report:
     if params["cloud"]:
         check_secrets_path(report, params["settings"], env)
     for name in SECRETS:
-        if params.get("aws_identity_error") and name in errors:
-            continue  # unreadable because there are no credentials: one line above says so
+        if params.get("aws_identity_error") and (name in errors or name not in params["secrets"]):
+            # Unreadable (or not read) because there are no credentials: one line above says so.
+            check_secret_in_git(report, name, cloud=params["cloud"], env=env)
+            continue
         check_secret(report, name, params["secrets"].get(name), error=errors.get(name), cloud=params["cloud"], env=env)
     check_network(report, params["settings"])
     check_exposure(report, params["settings"], env)

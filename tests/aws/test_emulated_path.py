@@ -53,13 +53,36 @@ def terraform(aws: EmulatedAws, *args: str) -> subprocess.CompletedProcess[str]:
     return cli.run(list(args), cwd=aws.state_dir / "terraform", extra_env=aws.client_env())
 
 
+CREDENTIALS_FIX = (
+    "; fix: configure credentials (aws configure, AWS_PROFILE or an instance role) for an identity allowed by "
+    "docs/iam/deployer-policy.json"
+)
+
+
+def assert_one_credentials_error(output: str, cause: str) -> None:
+    """The run's only error is preflight's one problem: AWS credentials, with the cause and the fix.
+
+    Ansible prints a failed task's message twice (the error and the result): one distinct line each.
+    Ignored failures print "[ERROR]"/"fatal:" too, so those count as other errors.
+    """
+    lines = output.splitlines()
+    errors = [line.strip() for line in lines if line.startswith(("[ERROR]", "fatal:", "failed:"))]
+    assert errors == [
+        "[ERROR]: Task failed: Action failed: Preflight found 1 problem(s):",
+        "fatal: [localhost]: FAILED! =>",
+    ], output[-8000:]
+    problem = {line.strip() for line in lines if "AWS credentials:" in line}
+    assert problem == {f"- AWS credentials: Failed to retrieve caller identity: {cause}{CREDENTIALS_FIX}"}, output[
+        -8000:
+    ]
+    assert "Traceback" not in output
+
+
 def test_missing_credentials_give_one_clear_line(emulated_aws: EmulatedAws):
     env = playbook_env(aws={"AWS_ENDPOINT_URL": emulated_aws.endpoint, "AWS_REGION": "ap-northeast-2"})
     result = emulated_aws.run("deploy.yml", env=env)
     assert result.returncode != 0
-    lines = [line for line in result.stdout.splitlines() if "credentials" in line.lower()]
-    assert lines, result.stdout[-4000:]
-    assert "Traceback" not in result.stdout
+    assert_one_credentials_error(result.stdout, "Unable to locate credentials")
 
 
 def test_wrong_credentials_give_one_clear_line(tmp_path):
@@ -78,12 +101,11 @@ def test_wrong_credentials_give_one_clear_line(tmp_path):
     finally:
         strict.process.kill()
     assert result.returncode != 0
-    # One problem line (Ansible shows the failed task's message twice: in the result and in its summary).
-    lines = {line.strip() for line in result.stdout.splitlines() if "AWS credentials:" in line}
-    assert len(lines) == 1, result.stdout[-4000:]
-    (line,) = lines
-    assert "security token included in the request is invalid" in line.lower(), line
-    assert "Traceback" not in result.stdout
+    assert_one_credentials_error(
+        result.stdout,
+        "An error occurred (InvalidClientTokenId) when calling the GetCallerIdentity operation: "
+        "The security token included in the request is invalid.",
+    )
 
 
 def test_destroy_refuses_without_confirmation(emulated_aws: EmulatedAws):

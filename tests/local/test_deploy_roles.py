@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from testsupport.ansible import REPO, playbook_env, run_playbook
 
@@ -67,12 +69,19 @@ def test_lock_pins_every_wheel(tmp_path):
     assert failed.returncode == 2 and "no wheels" in failed.stderr
 
 
-def play(tmp_path: Path, body: str, roles: dict[str, str] | None = None, extra: dict | None = None):
+def play(
+    tmp_path: Path,
+    body: str,
+    roles: dict[str, str] | None = None,
+    extra: dict | None = None,
+    roles_path: Path | None = None,
+):
     for name, tasks in (roles or {}).items():
         (tmp_path / "roles" / name / "tasks").mkdir(parents=True)
         (tmp_path / "roles" / name / "tasks" / "main.yml").write_text(tasks)
     (tmp_path / "play.yml").write_text(body)
-    env = playbook_env({"ANSIBLE_ROLES_PATH": f"{tmp_path / 'roles'}:{REPO / 'roles'}"})
+    searched = [tmp_path / "roles", *([roles_path] if roles_path else []), REPO / "roles"]
+    env = playbook_env({"ANSIBLE_ROLES_PATH": ":".join(str(path) for path in searched)})
     extra_vars = {"ansible_python_interpreter": sys.executable, **(extra or {})}
     return run_playbook(
         str(tmp_path / "play.yml"), inventory="localhost,", extra_vars=extra_vars, env=env, args=["-c", "local"]
@@ -131,26 +140,58 @@ WEB_VALIDATE = """
         tasks_from: validate
 """
 
+# Every case sets all three secrets, each a value that cannot appear in the output by chance, so a leak of
+# any of them in any case fails the check. The database password keeps its quote out of the marker part:
+# a leak may print the value quoted or escaped.
+SECRET_KEY = "wsk-3f9c1e7a2b8d4f60"  # noqa: S105  (test values, never a credential)
+DB_PASSWORD = "dbpw-5e2a9c4b"  # noqa: S105
+MQ_PASSWORD = "mqpw-8d1f6b3e"  # noqa: S105
+SECRETS = {"web_secret_key": SECRET_KEY, "web_database_password": DB_PASSWORD, "web_mq_password": MQ_PASSWORD}
+RELEASE = {"web_release": "abc", "web_bundle_path": "/b.tar.gz"}
 
-@pytest.mark.parametrize(
-    ("settings", "message"),
-    [
-        ({}, "web_release"),
-        ({"web_release": "abc", "web_bundle_path": "/b.tar.gz"}, "web_secret_key (16+ characters)"),
-        (
-            {
-                "web_release": "abc",
-                "web_bundle_path": "/b.tar.gz",
-                "web_secret_key": "k" * 20,
-                "web_database_password": "it's",
-                "web_mq_password": "p",
-            },
-            "DATABASE_PASSWORD contains a quote",
-        ),
-    ],
-)
+WEB_SETTINGS_ERRORS = [
+    pytest.param(SECRETS, "web_release (", id="release-missing"),
+    pytest.param(
+        {**RELEASE, **SECRETS, "web_secret_key": SECRET_KEY[:15]}, "web_secret_key (16+ characters)", id="key-short"
+    ),
+    pytest.param(
+        {**RELEASE, **SECRETS, "web_database_password": DB_PASSWORD + "'s"},
+        "DATABASE_PASSWORD contains a quote",
+        id="quote-in-env",
+    ),
+]
+
+
+def leaked(output: str) -> list[str]:
+    """The secrets (or, for the 15-character key, its first 15 characters) found in the output."""
+    return [name for name, value in SECRETS.items() if value[:15] in output]
+
+
+def leaky_validate(tmp_path: Path) -> Path:
+    """roles/web with a validate.yml that leaks: no_log off and every failure message showing the secrets."""
+    copy = tmp_path / "leaky_roles" / "web"
+    shutil.copytree(REPO / "roles" / "web", copy)
+    tasks = yaml.safe_load((copy / "tasks" / "validate.yml").read_text())
+    for task in tasks:
+        task.pop("no_log", None)
+        check = task["ansible.builtin.assert"]
+        check["fail_msg"] += " {{ web_secret_key }} {{ web_database_password }} {{ web_mq_password }}"
+    (copy / "tasks" / "validate.yml").write_text(yaml.safe_dump(tasks, sort_keys=False))
+    return copy.parent
+
+
+@pytest.mark.parametrize(("settings", "message"), WEB_SETTINGS_ERRORS)
 def test_web_settings_errors_are_actionable_and_hide_secrets(tmp_path, settings, message):
     result = play(tmp_path, WEB_VALIDATE, extra=settings)
     assert result.returncode != 0
-    assert message in result.stdout
-    assert "k" * 20 not in result.stdout
+    assert message in result.stdout, result.stdout[-3000:]
+    assert leaked(result.stdout) == [], result.stdout[-3000:]
+
+
+@pytest.mark.parametrize(("settings", "message"), WEB_SETTINGS_ERRORS)
+def test_the_leak_check_catches_a_leak_in_each_case(tmp_path, settings, message):
+    """Positive control: the same case against a validate.yml that prints the secrets; the check must see them."""
+    result = play(tmp_path, WEB_VALIDATE, extra=settings, roles_path=leaky_validate(tmp_path))
+    assert result.returncode != 0
+    assert message in result.stdout, result.stdout[-3000:]
+    assert leaked(result.stdout) == list(SECRETS), result.stdout[-3000:]

@@ -120,6 +120,32 @@ def test_plain_text_web_secret_key_in_group_vars_is_an_error(tmp_path):
     ]
 
 
+def test_without_credentials_unread_secrets_are_one_problem_and_plain_text_still_refused(tmp_path):
+    """preflight reads no secret without AWS credentials: the credentials line covers them, git still cannot."""
+    group_vars = tmp_path / "group_vars"
+    group_vars.mkdir()
+    (group_vars / "staging.yml").write_text("db_password: Sx8kq2LmPz9w\n")
+    params = {
+        "environment_name": "staging",
+        "environment_groups": ["staging"],
+        "cloud": True,
+        "settings": {"project_name": "gradestack", "secrets_ssm_prefix": "/gradestack/staging"},
+        "secrets": {},
+        "secret_errors": {},
+        "group_vars_dirs": [str(group_vars)],
+        "tools": {},
+        "required_tools": [],
+        "aws_identity_error": "Failed to retrieve caller identity: Unable to locate credentials",
+    }
+    problems = preflight.run_checks(params, str(tmp_path)).problems
+    about_secrets = [line for line in problems if line.startswith(("AWS credentials", *preflight.SECRETS))]
+    assert [line.split(":", 1)[0] for line in about_secrets] == [
+        "AWS credentials",
+        "db_password (group_vars/staging.yml)",
+    ]
+    assert "is plain text in group_vars (a secret in git)" in about_secrets[1]
+
+
 def test_secrets_path_must_be_the_stacks_ssm_path():
     report = _report()
     preflight.check_secrets_path(report, {"project_name": "gradestack", "secrets_ssm_prefix": "/gradestack/dev"}, "dev")

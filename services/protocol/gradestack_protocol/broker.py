@@ -21,6 +21,7 @@ again with backoff (see ``connect_with_retry``), then re-subscribes.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import random
 import ssl
@@ -135,6 +136,24 @@ class _ConnectProbe(stomp.ConnectionListener):
         self.done.set()
 
 
+class _TransportError(logging.Handler):
+    """The OSError (refused, TLS verification, ...) of this thread's connection attempt.
+
+    stomp.py logs it ("could not connect to host %s, port %s: %s", the error as the last argument) and
+    then raises a ConnectFailedException without it; the error text needs the cause.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.error: BaseException | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.thread == self.thread and args and isinstance(args[-1], BaseException):
+            self.error = args[-1]
+
+
 def _ca_bundle(settings: BrokerSettings) -> str | None:
     if settings.ca_bundle:
         return settings.ca_bundle
@@ -183,17 +202,24 @@ def connect(
     shows it in its console, handy to tell workers apart).
     """
     failures: list[str] = []
+    cause: BaseException | None = None
+    stomp_log = logging.getLogger("stomp.py")
     for endpoint in settings.endpoints:
         conn = _open(endpoint, settings, timeout)
         probe = _ConnectProbe()
         conn.set_listener("gradestack-connect-probe", probe)
         headers = {"client-id": client_id} if client_id else {}
+        transport_error = _TransportError()
+        stomp_log.addHandler(transport_error)
         try:
             conn.connect(settings.username, settings.password, wait=False, headers=headers)
         except (stomp.exception.ConnectFailedException, OSError) as exc:
-            failures.append(f"{endpoint}: {type(exc).__name__}: {exc or 'TCP/TLS connection failed'}")
+            cause = transport_error.error or exc
+            failures.append(f"{endpoint}: {type(cause).__name__}: {str(cause) or 'TCP/TLS connection failed'}")
             _close_quietly(conn)
             continue
+        finally:
+            stomp_log.removeHandler(transport_error)
         probe.done.wait(timeout)
         if conn.is_connected():
             conn.remove_listener("gradestack-connect-probe")
@@ -202,8 +228,10 @@ def connect(
             return conn
         reason = probe.error or ("closed the connection" if probe.done.is_set() else f"no CONNECTED within {timeout}s")
         failures.append(f"{endpoint}: {reason}")
+        cause = None
         _close_quietly(conn)
-    raise BrokerConnectError("could not connect to any broker endpoint: " + "; ".join(failures))
+    # The last endpoint's error, when it was one (TLS verification, refused, ...), as the cause.
+    raise BrokerConnectError("could not connect to any broker endpoint: " + "; ".join(failures)) from cause
 
 
 def connect_with_retry(

@@ -79,7 +79,9 @@ def test_connect_error_names_every_endpoint_tried() -> None:
         connect(BrokerSettings.from_env(env), timeout=2)
     text = str(info.value)
     for port in ports:
-        assert f"stomp://127.0.0.1:{port}" in text
+        # The endpoint and why it failed, not only that it did.
+        assert f"stomp://127.0.0.1:{port}: ConnectionRefusedError: [Errno 111] Connection refused" in text, text
+    assert isinstance(info.value.__cause__, ConnectionRefusedError)
     assert "s3cret-value" not in text
 
 
@@ -150,11 +152,41 @@ def tls_stomp_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     listener.close()
 
 
-def test_tls_endpoint_rejects_an_untrusted_certificate(tls_stomp_server: tuple[int, Path]) -> None:
-    port, _ = tls_stomp_server
-    env = BASE_ENV | {"MQ_ENDPOINTS": f"stomp+ssl://localhost:{port}", "MQ_HEARTBEAT_MS": "0"}
-    with pytest.raises(BrokerConnectError, match=f"stomp\\+ssl://localhost:{port}"):
+@pytest.mark.parametrize(
+    ("host", "ca", "verify_message"),
+    [
+        # The system bundle: no public CA signed the server's self-signed certificate.
+        pytest.param("localhost", "system", "self-signed certificate", id="untrusted"),
+        # MQ_CA_BUNDLE names a CA, but not the one that signed the server's certificate.
+        pytest.param("localhost", "other", "self-signed certificate", id="wrong-ca"),
+        # The right CA, but the certificate names localhost, not the address connected to.
+        pytest.param(
+            "127.0.0.1", "server", "IP address mismatch, certificate is not valid for '127.0.0.1'.", id="name-mismatch"
+        ),
+    ],
+)
+def test_tls_endpoint_rejects_a_certificate_it_cannot_verify(
+    tls_stomp_server: tuple[int, Path], tmp_path: Path, host: str, ca: str, verify_message: str
+) -> None:
+    port, cert = tls_stomp_server
+    env = BASE_ENV | {"MQ_ENDPOINTS": f"stomp+ssl://{host}:{port}", "MQ_HEARTBEAT_MS": "0"}
+    if ca == "other":
+        other = tmp_path / "other"
+        other.mkdir()
+        env["MQ_CA_BUNDLE"] = str(_self_signed(other)[0])
+    elif ca == "server":
+        env["MQ_CA_BUNDLE"] = str(cert)
+    with pytest.raises(BrokerConnectError) as info:
         connect(BrokerSettings.from_env(env), timeout=3)
+    # The cause is certificate verification, not any connect failure (refused, closed, timed out, TLS protocol).
+    cause = info.value.__cause__
+    assert isinstance(cause, ssl.SSLCertVerificationError), repr(cause)
+    assert cause.verify_message == verify_message
+    assert (
+        f"stomp+ssl://{host}:{port}: SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] "
+        f"certificate verify failed: {verify_message}"
+    ) in str(info.value)
+    assert "s3cret-value" not in str(info.value)
 
 
 def test_tls_endpoint_connects_when_the_ca_is_trusted(tls_stomp_server: tuple[int, Path]) -> None:
@@ -205,5 +237,9 @@ def test_wrong_password_is_reported_with_the_endpoint(activemq_server) -> None:
     env = activemq_server.endpoints_env() | {"MQ_PASSWORD": "definitely-wrong"}
     with pytest.raises(BrokerConnectError) as info:
         connect(BrokerSettings.from_env(env), timeout=5)
-    assert activemq_server.stomp_url in str(info.value)
+    # The broker's own reason (its ERROR frame), not any connect failure.
+    assert str(info.value) == (
+        f"could not connect to any broker endpoint: {activemq_server.stomp_url}: "
+        f"User name [{env['MQ_USERNAME']}] or password is invalid."
+    )
     assert "definitely-wrong" not in str(info.value)

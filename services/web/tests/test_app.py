@@ -40,7 +40,9 @@ def test_health_needs_no_database(db_env):
     env = {**db_env, "DATABASE_PORT": "1", "DATABASE_CONNECT_TIMEOUT": "1", "SECRET_KEY": "x" * 32}
     app = create_app(Settings.from_env(env), environ=env)
     client = app.test_client()
-    assert client.get("/health").status_code == 200
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.json == {"status": "ok"}
     ready = client.get("/health/ready")
     assert ready.status_code == 503
     assert ready.json["checks"]["database"].startswith("error")
@@ -58,10 +60,13 @@ def test_pages_render(make_app):
     assert '<option value="python3"' in problem.text
     assert "<strong>a+b</strong>" in problem.text  # the statement's Markdown subset
     csrf_from(problem.text)
-    assert client.get("/submissions").status_code == 200
+    listing = client.get("/submissions")
+    assert listing.status_code == 200
+    assert "<h1>Recent submissions</h1>" in listing.text
+    assert '<p class="empty">No submissions yet.</p>' in listing.text  # each test starts with no submission
     missing = client.get("/problems/nope")
     assert missing.status_code == 404
-    assert "there is no problem" in missing.text
+    assert "there is no problem &#39;nope&#39;" in missing.text
 
 
 def test_security_headers(make_app):
@@ -104,6 +109,17 @@ def test_form_submission_with_csrf_redirects_to_status_page(make_app, sessions):
     assert page.status_code == 200
     assert 'id="state" class="state-queued"' in page.text
     assert counts(sessions) == (1, 1)
+    # The recent submissions list shows it: its link, problem, language and state.
+    submission_id = response.headers["Location"].rsplit("/", 1)[1]
+    listing = client.get("/submissions")
+    assert listing.status_code == 200
+    row = re.search(
+        r"<tr>\s*<td><a href=\"/submissions/([^\"]+)\"><code>([^<]+)</code></a></td>(.*?)</tr>", listing.text, re.S
+    )
+    assert row, listing.text
+    assert row.group(1) == submission_id and row.group(2) == submission_id[:12]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(3))
+    assert cells[:3] == ["aplusb", "python3", "queued"], cells
 
 
 def test_form_upload(make_app, sessions, tmp_path):
@@ -168,6 +184,8 @@ def test_form_bad_input_shows_the_error_and_creates_nothing(make_app, sessions):
         "/problems/aplusb/submit", data={"csrf_token": "forged", "language": "python3", "source": GOOD["source"]}
     )
     assert wrong_csrf.status_code == 400
+    assert "the form expired or was not sent by this site (missing CSRF token)" in wrong_csrf.text
+    assert GOOD["source"].strip() in wrong_csrf.text
     oversize = client.post(
         "/problems/aplusb/submit", data={"csrf_token": token, "language": "python3", "source": "x" * 70000}
     )
@@ -178,6 +196,7 @@ def test_form_bad_input_shows_the_error_and_creates_nothing(make_app, sessions):
     assert "unknown language" in language.text
     unknown = client.post("/problems/zzz/submit", data={"csrf_token": token, "language": "c", "source": "int main;"})
     assert unknown.status_code == 404
+    assert "there is no problem &#39;zzz&#39;" in unknown.text
     assert counts(sessions) == (0, 0)
 
 

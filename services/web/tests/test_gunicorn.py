@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -37,6 +38,7 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 90) ->
         try:
             with urllib.request.urlopen(url, timeout=10) as health:  # noqa: S310  (loopback URL built above)
                 assert health.status == 200
+                assert json.loads(health.read()) == {"status": "ok"}
                 return
         except (OSError, urllib.error.URLError):
             if time.monotonic() > deadline:
