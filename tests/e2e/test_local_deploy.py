@@ -263,6 +263,20 @@ def test_a_submission_through_the_load_balancer_is_graded(deployed):
     assert status == 200, links[0]
 
 
+def test_a_submission_that_closes_its_output_and_sleeps_cannot_hang_a_worker(deployed):
+    """Prints, closes stdout and stderr, then sleeps: once it hung a worker slot for good."""
+    source = (REPO / "services" / "grading" / "tests" / "hostile" / "close_and_pause.c").read_text()
+    status, _, body = http(
+        f"{deployed.lb_url}/api/submissions", {"problem_id": "aplusb", "language": "c", "source": source}
+    )
+    assert status == 201, body
+    # Bounded by the worker's own limits (wall 2 x TL + 1 s per test), not by this generous wait.
+    assert wait_verdict(deployed, json.loads(body)["id"], timeout=120)["verdict"] == "TLE"
+    # Both workers still grade: as many correct submissions as there are workers, at once.
+    ids = [submit(deployed, "ac.py") for _ in deployed.grading_containers()]
+    assert [wait_verdict(deployed, i, timeout=120)["verdict"] for i in ids] == ["AC"] * len(ids)
+
+
 def worker_log(container: str) -> list[dict]:
     """A grading container's JSON log lines (the worker logs one object per line)."""
     out = subprocess.run(["podman", "logs", container], capture_output=True, text=True, check=True)
