@@ -136,12 +136,12 @@ WEB_VALIDATE = """
     ("settings", "message"),
     [
         ({}, "web_release"),
-        ({"web_release": "abc", "web_bundle_path": "/b.tar.gz"}, "web_secret_key (16+ characters)"),
+        ({"web_release": "abc", "web_bundle_path": "/b.tar.gz"}, "web_secret_key (32+ characters)"),
         (
             {
                 "web_release": "abc",
                 "web_bundle_path": "/b.tar.gz",
-                "web_secret_key": "k" * 20,
+                "web_secret_key": "k" * 32,
                 "web_database_password": "it's",
                 "web_mq_password": "p",
             },
@@ -153,4 +153,4 @@ def test_web_settings_errors_are_actionable_and_hide_secrets(tmp_path, settings,
     result = play(tmp_path, WEB_VALIDATE, extra=settings)
     assert result.returncode != 0
     assert message in result.stdout
-    assert "k" * 20 not in result.stdout
+    assert "k" * 32 not in result.stdout
