@@ -237,6 +237,26 @@ def _undescribed(options: dict[str, dict[str, Any]], prefix: str = "") -> list[s
     return found
 
 
+def _default_problem(name: str, value: Any, entry: str, option: dict[str, Any]) -> str | None:
+    """How an option of an entry point disagrees with the value of defaults/main.yml, if it does."""
+    if option.get("required"):
+        return f"{name} is required in {entry} but has a value in defaults/main.yml"
+    if templated(value):
+        if "default" in option:
+            return (
+                f"{name}: its default is a template; leave it out of {entry} of meta/argument_specs.yml"
+                " (Ansible templates the spec at role entry)"
+            )
+        return None
+    if not _same(option.get("default"), value):
+        spec_default = render_value(option["default"]) if "default" in option else "(none)"
+        return (
+            f"{name}: default {spec_default} in {entry} of meta/argument_specs.yml,"
+            f" {render_value(value)} in defaults/main.yml"
+        )
+    return None
+
+
 def problems(role: Role) -> list[str]:
     """Every disagreement between the role's spec and its defaults, one line each."""
     where = f"roles/{role.name}"
@@ -245,37 +265,25 @@ def problems(role: Role) -> list[str]:
     found = []
     declared: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for entry, spec in role.specs.items():
-        found += [f"{where}: entry point {entry} has no short_description"] * (not spec.get("short_description"))
-        found += [f"{where}: option {name} of {entry} has no description" for name in _undescribed(spec.get("options"))]
+        found += [f"entry point {entry} has no short_description"] * (not spec.get("short_description"))
+        found += [f"option {name} of {entry} has no description" for name in _undescribed(spec.get("options"))]
         for name, option in (spec.get("options") or {}).items():
             declared.setdefault(name, []).append((entry, option))
     for name, value in role.defaults.items():
         if name not in declared:
-            found.append(f"{where}: {name} is in defaults/main.yml but in no entry point of meta/argument_specs.yml")
-            continue
-        for entry, option in declared[name]:
-            if option.get("required"):
-                found.append(f"{where}: {name} is required in {entry} but has a value in defaults/main.yml")
-            elif templated(value):
-                if "default" in option:
-                    found.append(
-                        f"{where}: {name}: its default is a template; leave it out of {entry} of"
-                        " meta/argument_specs.yml (Ansible templates the spec at role entry)"
-                    )
-            elif not _same(option.get("default"), value):
-                spec_default = render_value(option["default"]) if "default" in option else "(none)"
-                found.append(
-                    f"{where}: {name}: default {spec_default} in {entry} of meta/argument_specs.yml,"
-                    f" {render_value(value)} in defaults/main.yml"
-                )
+            found.append(f"{name} is in defaults/main.yml but in no entry point of meta/argument_specs.yml")
+        for entry, option in declared.get(name, []):
+            found.append(_default_problem(name, value, entry, option))
+    found += [
+        f"{name} has a default in {entry} but is not in defaults/main.yml"
+        for name, options in declared.items()
+        for entry, option in options
+        if "default" in option and name not in role.defaults
+    ]
     text = (role.path / "meta" / "argument_specs.yml").read_text()
     if "{{" in text or "{%" in text:
-        found.append(f"{where}: meta/argument_specs.yml holds Jinja, which Ansible evaluates at role entry")
-    for name, options in declared.items():
-        for entry, option in options:
-            if "default" in option and name not in role.defaults:
-                found.append(f"{where}: {name} has a default in {entry} but is not in defaults/main.yml")
-    return found
+        found.append("meta/argument_specs.yml holds Jinja, which Ansible evaluates at role entry")
+    return [f"{where}: {problem}" for problem in found if problem]
 
 
 def main(argv: list[str] | None = None) -> int:
