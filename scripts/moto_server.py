@@ -3,7 +3,7 @@
 
 This is the one place that knows how moto 5.x differs from AWS for our stack;
 tests, `make emulated` and the local environment's AWS stand-in all start moto
-through it. Adjustments (see DESIGN.md section 5):
+through it. Adjustments (see docs/ARCHITECTURE.md, "The emulated environment"):
 
 - AWS managed IAM policies are loaded (MOTO_IAM_LOAD_MANAGED_POLICIES) so that
   policy attachments such as AmazonECSTaskExecutionRolePolicy resolve.

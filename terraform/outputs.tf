@@ -1,4 +1,4 @@
-# --- The seed's outputs --------------------------------------------------------------
+# --- The deployment guide's outputs --------------------------------------------------------------
 
 output "vpc_id" {
   description = "ID of the VPC."

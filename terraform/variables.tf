@@ -1,4 +1,4 @@
-# Root variables. The seed's settings have no default on purpose: their one home is
+# Root variables. The deployment guide's settings have no default on purpose: their one home is
 # group_vars/ (all/*.yml and <environment>.yml), from which the orchestration renders
 # terraform.tfvars. Only truly optional extras have defaults.
 
@@ -26,7 +26,7 @@ variable "environment_name" {
 }
 
 variable "aws_region" {
-  description = "AWS region to deploy into (the seed uses ap-northeast-2)."
+  description = "AWS region to deploy into (the deployment guide uses ap-northeast-2)."
   type        = string
 
   validation {
@@ -72,7 +72,7 @@ variable "grading_container_image" {
 }
 
 variable "ecs_desired_count" {
-  description = "Number of grading tasks to run; also the autoscaling minimum (0 scales the service down, the seed's gradual rollback)."
+  description = "Number of grading tasks to run; also the autoscaling minimum (0 scales the service down, the gradual rollback)."
   type        = number
 
   validation {

@@ -5,7 +5,7 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # The seed's 5.x line; 5.100 is the version the project's local provider mirror holds.
+      # The deployment guide's 5.x line; 5.100 is the version the project's local provider mirror holds.
       version = "~> 5.100"
     }
   }

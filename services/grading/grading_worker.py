@@ -1,4 +1,4 @@
-"""Container entry point (``CMD ["python", "grading_worker.py"]``, as in the seed's Dockerfile)."""
+"""Container entry point (``CMD ["python", "grading_worker.py"]`` in services/grading/Dockerfile)."""
 
 from grading.cli import main
 

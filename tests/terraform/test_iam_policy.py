@@ -1,4 +1,4 @@
-"""docs/iam/deployer-policy.json: least privilege instead of the seed's service:* list, each statement explained."""
+"""docs/iam/deployer-policy.json: least privilege instead of the guide's service:* list, each statement explained."""
 
 from __future__ import annotations
 

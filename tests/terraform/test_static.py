@@ -139,7 +139,7 @@ def test_tfvars_example_sets_every_required_variable() -> None:
                 required.add(name)
     assert required <= assigned, f"terraform.tfvars.example lacks {sorted(required - assigned)}"
     assert assigned <= root_variable_names(), f"unknown variables: {sorted(assigned - root_variable_names())}"
-    # The seed's placeholders, which preflight rejects.
+    # The deployment guide's placeholders, which preflight rejects.
     assert 'db_password       = "your-secure-db-password-here"' in example
     assert 'mq_admin_password = "your-secure-mq-password-here"' in example
     assert 'grading_container_image = "your-registry/grading-service:latest"' in example

@@ -1,5 +1,5 @@
 #!/usr/bin/python
-"""Set an ECS service's desired task count (the seed's gradual rollback: to 0, then back).
+"""Set an ECS service's desired task count (the gradual rollback: to 0, then back).
 
 Terraform ignores the service's desired count (autoscaling owns it), so the count
 is set through the ECS API; the autoscaling bounds are set through Terraform.

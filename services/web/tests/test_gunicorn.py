@@ -53,7 +53,7 @@ def test_gunicorn_serves_the_app(engine, db_env, tmp_path):
         wait_for_port(port, timeout=60, process=process)
         # The master listens before its workers have imported the app: wait for the app to answer.
         wait_for_health(f"http://127.0.0.1:{port}/health", process)
-        # What the seed's verification does: `curl -I http://$ALB_DNS` -> 200 text/html.
+        # What the deployment guide's verification does: `curl -I http://$ALB_DNS` -> 200 text/html.
         head = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/", method="HEAD"), timeout=30)
         assert head.status == 200
         assert head.headers["Content-Type"].startswith("text/html")

@@ -114,7 +114,7 @@ resource "aws_db_instance" "this" {
   depends_on = [aws_cloudwatch_log_group.exports, aws_iam_role_policy_attachment.monitoring]
 }
 
-# Connection settings for the web hosts, which read them at boot (DESIGN.md section 7).
+# Connection settings for the web hosts, which read them at boot (docs/ARCHITECTURE.md, "Web hosts: rollout and boot").
 resource "aws_ssm_parameter" "host" {
   name        = "${var.parameter_prefix}/db/host"
   description = "PostgreSQL host name of ${var.name}"

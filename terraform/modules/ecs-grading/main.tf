@@ -1,6 +1,6 @@
 locals {
   cluster_name   = var.name
-  service_name   = "${var.name}-grading-service" # the seed's <cluster>-grading-service
+  service_name   = "${var.name}-grading-service" # <cluster>-grading-service, the name the deployment guide's commands use
   container_name = "grading-worker"
   health_port    = 8080
   cache_dir      = "/var/cache/gradestack"
@@ -270,7 +270,7 @@ resource "aws_appautoscaling_target" "grading" {
   resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.grading.name}"
   scalable_dimension = "ecs:service:DesiredCount"
   min_capacity       = var.desired_count
-  # desired 0 is the seed's "scale the service down" rollback: pin the maximum to 0 as well.
+  # desired 0 is the gradual rollback's "scale the service down": pin the maximum to 0 as well.
   max_capacity = var.desired_count == 0 ? 0 : var.max_capacity
 }
 

@@ -1,5 +1,5 @@
 locals {
-  # The seed's alarms: 2 periods of 300 s.
+  # The deployment guide's alarms: 2 periods of 300 s.
   period      = 300
   evaluation  = 2
   ecs_dims    = { ClusterName = var.ecs_cluster_name, ServiceName = var.ecs_service_name }

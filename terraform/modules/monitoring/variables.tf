@@ -61,7 +61,7 @@ variable "db_instance_identifier" {
 }
 
 variable "ecs_cpu_threshold" {
-  description = "ECS CPU utilisation alarm threshold in percent (the seed: 80)."
+  description = "ECS CPU utilisation alarm threshold in percent (the deployment guide's: 80)."
   type        = number
   default     = 80
 }
@@ -73,7 +73,7 @@ variable "ecs_memory_threshold" {
 }
 
 variable "queue_size_threshold" {
-  description = "Grading queue depth alarm threshold (the seed: 100)."
+  description = "Grading queue depth alarm threshold (the deployment guide's: 100)."
   type        = number
   default     = 100
 }
