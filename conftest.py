@@ -13,6 +13,7 @@ pytest_plugins = [
     "testsupport.postgres",
     "testsupport.activemq",
     "testsupport.terraform",
+    "testsupport.scenario",
 ]
 
 

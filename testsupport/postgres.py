@@ -36,6 +36,7 @@ import pytest
 from testsupport.ports import free_port, wait_for_port
 
 PG_BIN_CANDIDATES = [os.environ.get("GRADESTACK_PG_BIN", ""), "/usr/lib/postgresql/15/bin"]
+START_TIMEOUT_S = float(os.environ.get("GRADESTACK_PG_START_TIMEOUT_S", "180"))
 _DBNAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -240,22 +241,28 @@ def start_postgres(log_dir: Path) -> PostgresServer:
     )
     server = PostgresServer("127.0.0.1", port, user, password, "postgres", data_dir, ca_cert, process)
     try:
-        wait_for_port(port, timeout=60, process=process)
-        _wait_until_accepting(server)
+        # Generous bounds, ended early by readiness (or by postgres exiting): under `make test`
+        # three lanes share two cores and a first start (shared buffers, recovery) can be slow.
+        deadline = time.monotonic() + START_TIMEOUT_S
+        wait_for_port(port, timeout=START_TIMEOUT_S, process=process)
+        _wait_until_accepting(server, deadline)
     except Exception as exc:
         stop_postgres(server)
         raise RuntimeError(f"postgres did not start ({exc}); log {log_path}:\n{log_path.read_text()[-3000:]}") from None
     return server
 
 
-def _wait_until_accepting(server: PostgresServer, attempts: int = 100) -> None:
-    for _ in range(attempts):
+def _wait_until_accepting(server: PostgresServer, deadline: float) -> None:
+    while True:
         try:
             with server.connect("postgres"):
                 return
-        except psycopg.OperationalError:
-            time.sleep(0.1)  # "the database system is starting up"
-    raise TimeoutError("postgres accepted TCP but never a session")
+        except psycopg.OperationalError as exc:  # "the database system is starting up"
+            if server.process is not None and server.process.poll() is not None:
+                raise RuntimeError(f"postgres exited with code {server.process.returncode}") from None
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"postgres took TCP but no session in {START_TIMEOUT_S:.0f} s: {exc}") from None
+            time.sleep(0.2)
 
 
 def stop_postgres(server: PostgresServer) -> None:

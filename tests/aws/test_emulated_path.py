@@ -2,7 +2,9 @@
 
 One emulated AWS account serves the whole module; the tests run in file order and
 build on each other (first deploy, no-op deploy, guard, faults, rollbacks, destroy),
-because one Terraform apply of the production-like stack takes minutes here.
+because one Terraform apply of the production-like stack takes minutes here. The module
+is one scenario (testsupport/scenario.py): a step run out of file order fails, and each
+step after the deploy says it needs the deploy (alone, it is skipped and says why).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from testsupport.terraform import make_cli
 
 from .conftest import SECRETS, EmulatedAws
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.terraform]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.terraform, pytest.mark.scenario]
+DEPLOYED = "test_terraform_error_mid_apply_stops_and_a_rerun_finishes"
 
 ROLE_CONFLICT = "gradestack-emulated-grading-execution"
 
@@ -163,6 +166,7 @@ def same_release(aws: EmulatedAws, **extra: str) -> dict[str, str]:
     return {"gradestack_web_release": release["web_bundle"], "gradestack_grading_tag": release["grading_tag"], **extra}
 
 
+@pytest.mark.needs(DEPLOYED)
 def test_second_deploy_changes_nothing(emulated_aws: EmulatedAws):
     result = emulated_aws.run("deploy.yml", extra_vars=same_release(emulated_aws))
     assert_ok(result)
@@ -170,6 +174,7 @@ def test_second_deploy_changes_nothing(emulated_aws: EmulatedAws):
     assert "Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy" in flat(result.stdout)
 
 
+@pytest.mark.needs(DEPLOYED)
 def test_guard_refuses_to_replace_the_database(emulated_aws: EmulatedAws):
     terraform(emulated_aws, "taint", "module.database.aws_db_instance.this")
     try:
@@ -182,6 +187,7 @@ def test_guard_refuses_to_replace_the_database(emulated_aws: EmulatedAws):
         terraform(emulated_aws, "untaint", "module.database.aws_db_instance.this")
 
 
+@pytest.mark.needs(DEPLOYED)
 def test_rollback_gradual(emulated_aws: EmulatedAws):
     before = current_release(emulated_aws)
     result = emulated_aws.run("rollback.yml", extra_vars={"mode": "gradual"})
@@ -191,6 +197,7 @@ def test_rollback_gradual(emulated_aws: EmulatedAws):
     assert current_release(emulated_aws)["release"] == before["release"]
 
 
+@pytest.mark.needs(DEPLOYED)
 def test_grading_service_never_steady_times_out_with_events(emulated_aws: EmulatedAws):
     ecs = emulated_aws.client("ecs")
     service_arn = ecs.describe_services(
@@ -215,6 +222,7 @@ def test_grading_service_never_steady_times_out_with_events(emulated_aws: Emulat
         ecs.update_service(cluster="gradestack-emulated", service=service_arn, forceNewDeployment=True)
 
 
+@pytest.mark.needs(DEPLOYED)
 def test_rollback_emergency_returns_to_the_previous_release(emulated_aws: EmulatedAws):
     first = current_release(emulated_aws)
     pinned = same_release(emulated_aws, gradestack_grading_tag="0123456789ab")
@@ -236,6 +244,7 @@ def test_rollback_complete_needs_confirmation(emulated_aws: EmulatedAws):
     assert "Refusing to destroy emulated" in flat(result.stdout)
 
 
+@pytest.mark.needs(DEPLOYED)
 def test_rollback_complete_then_destroy_removes_everything(emulated_aws: EmulatedAws):
     confirmed = {"confirm": "emulated", "disable_deletion_protection": True}
     result = emulated_aws.run("rollback.yml", extra_vars={"mode": "complete", **confirmed})

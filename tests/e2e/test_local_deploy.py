@@ -3,8 +3,11 @@
 One environment is deployed for the whole module (it takes minutes on two cores) with the
 repository's entry playbooks and inventory, renamed so that it never touches anybody's
 `gradestack-local` environment: its containers, network, label and state directory carry a
-random name, its load balancer a free port. The tests run in file order; the last one
-destroys the environment and checks that nothing of it is left.
+random name, its load balancer a free port, its verify report its own directory. The module
+is one scenario (testsupport/scenario.py): its tests are steps in file order on that one
+deployment (the no-op deploy before the rolling deploy changes a setting; the last step
+destroys the environment and checks that nothing of it is left); a step run out of order
+fails. Each fault step first checks the state it needs (both grading containers running).
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ import yaml
 from testsupport.ansible import REPO, playbook_env, run_playbook
 from testsupport.ci import require
 from testsupport.ports import free_port
+from testsupport.slow_solution import slow_aplusb_c
 
-pytestmark = [pytest.mark.slow, pytest.mark.containers, pytest.mark.e2e]
+pytestmark = [pytest.mark.slow, pytest.mark.containers, pytest.mark.e2e, pytest.mark.scenario]
 
 # The entry playbooks a user runs (the lead's root files import the stages).
 DEPLOY = os.environ.get("GRADESTACK_E2E_DEPLOY", "deploy.yml")
@@ -171,6 +175,8 @@ def make_env(workdir: Path) -> LocalEnv:
         "local_network_name": name,
         "local_provision_label_value": name,
         "grading_service_name_prefix": f"{name}-grading",
+        # Its own verify report: two runs at once must not write the same reports/verify-local.xml.
+        "local_verify_report_dir": str(workdir / "reports"),
     }
     return LocalEnv(
         name=name, workdir=workdir, inventory=inventory_file, extra_vars=extra_vars, lb_url=f"http://127.0.0.1:{port}"
@@ -220,7 +226,7 @@ def test_second_deploy_changes_nothing(deployed):
 def test_verify_passes_and_writes_a_junit_report(deployed):
     result = deployed.run(VERIFY, "verify")
     assert result.returncode == 0, tail(result, 120)
-    report = REPO / "reports" / "verify-local.xml"
+    report = Path(deployed.extra_vars["local_verify_report_dir"]) / "verify-local.xml"
     text = report.read_text()
     assert 'failures="0"' in text
     for check in (
@@ -352,20 +358,76 @@ def test_a_stopped_web_host_is_reported_while_the_load_balancer_keeps_serving(de
     assert result.returncode == 0, tail(result)
 
 
+def container_running(container: str) -> bool:
+    out = subprocess.run(
+        ["podman", "inspect", "--format", "{{.State.Running}}", container], capture_output=True, text=True, check=False
+    )
+    return out.stdout.strip() == "true"
+
+
+def in_flight(container: str, ids: set[str]) -> dict[str, dict]:
+    """Submissions the worker in ``container`` logged as started and not (yet) as done: its own records."""
+    lines = worker_log(container)
+    done = {line.get("submission_id") for line in lines if line.get("message") == "job done"}
+    return {
+        line["submission_id"]: line
+        for line in lines
+        if line.get("message") == "job started" and line.get("submission_id") in ids - done
+    }
+
+
 def test_a_grading_container_killed_mid_job_does_not_lose_the_job(deployed):
+    """The kill lands in a job, by the workers' own logs, and the job is judged again, once.
+
+    Slow but correct submissions (~2 s of CPU each, testsupport/slow_solution.py) keep a job
+    in flight for seconds; the victim is killed only once its log says "job started" for one
+    of them and no "job done". Afterwards that submission is AC, judged to the end exactly once,
+    as attempt 2 (the redelivered job, counted by whichever worker got it back).
+    """
     workers = deployed.grading_containers()
     assert len(workers) >= 2
-    ids = [submit(deployed, "ac.cpp", "cpp") for _ in range(4)]
-    # Kill a worker while the jobs are being compiled and judged; unacknowledged jobs go back to the queue.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        states = [json.loads(http(f"{deployed.lb_url}/api/submissions/{i}")[2])["state"] for i in ids]
-        if any(state not in ("queued", "pending") for state in states):
-            break
-        time.sleep(0.5)
-    subprocess.run(["podman", "kill", workers[0]], check=True, capture_output=True)
-    verdicts = [wait_verdict(deployed, i, timeout=300)["verdict"] for i in ids]
-    assert verdicts == ["AC"] * len(ids)
+    deadline = time.monotonic() + 120  # the previous steps restarted hosts: both workers up first
+    while not all(container_running(w) for w in workers):
+        assert time.monotonic() < deadline, {w: container_running(w) for w in workers}
+        time.sleep(1)
+    victim = workers[0]
+    ids = []
+    for index in range(4):
+        tag = f"kill {deployed.name} {index}"
+        status, _, body = http(
+            f"{deployed.lb_url}/api/submissions",
+            {"problem_id": "aplusb", "language": "c", "source": slow_aplusb_c(cpu_ms=500, tag=tag)},
+        )
+        assert status == 201, body
+        ids.append(json.loads(body)["id"])
+    deadline = time.monotonic() + 240
+    while not (running := in_flight(victim, set(ids))):
+        assert time.monotonic() < deadline, f"{victim} never started one of {ids}"
+        time.sleep(0.3)
+    subprocess.run(["podman", "kill", victim], check=True, capture_output=True)
+    (hit, started), *_ = running.items()
+    assert started["attempt"] == 1
+
+    verdicts = {i: wait_verdict(deployed, i, timeout=300)["verdict"] for i in ids}
+    assert verdicts == dict.fromkeys(ids, "AC")
+    # From the workers' records (the victim's log, restarted or not, keeps its lines): the job the
+    # kill hit never finished as attempt 1; it finished once, as attempt 2, after a redelivery.
+    lines = {container: worker_log(container) for container in workers}
+    finished = [
+        (container, line["attempt"])
+        for container, records in lines.items()
+        for line in records
+        if line.get("message") == "job done" and line.get("submission_id") == hit
+    ]
+    assert [attempt for _, attempt in finished] == [2], finished
+    recounted = [
+        line
+        for records in lines.values()
+        for line in records
+        if line.get("message") == "redelivered job, counting the lost attempt" and line.get("submission_id") == hit
+    ]
+    assert [line["attempt"] for line in recounted] == [2], recounted
+    print(f"killed {victim} in {hit}; judged again by {finished[0][0]}")
 
 
 def test_a_failed_host_stops_the_rolling_deploy_and_the_others_keep_serving(deployed):

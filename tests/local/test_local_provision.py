@@ -4,6 +4,9 @@ A pytest test rather than a Molecule scenario: the role drives podman on the
 control node itself, which Molecule's podman driver cannot nest. Each run uses its
 own label value, network, container names and a free loopback port, so it never
 touches the local environment (or another test run) on the same machine.
+
+One scenario on one provisioned environment (testsupport/scenario.py): the checks, then
+the second run, then the destroy, in file order; a step run out of order fails.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import yaml
 from testsupport.ansible import REPO, VENV_BIN, playbook_env, run_playbook
 from testsupport.ports import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.containers]
+pytestmark = [pytest.mark.slow, pytest.mark.containers, pytest.mark.scenario]
 
 LABEL_KEY = "io.gradestack.environment"
 

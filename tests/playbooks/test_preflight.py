@@ -29,8 +29,10 @@ def problems_of(output: str) -> list[str]:
 
 @pytest.fixture
 def cloud_env(moto_server) -> dict[str, str]:
-    """ansible-playbook environment talking to moto, with the secrets stored in SSM."""
-    moto_server.reset()
+    """ansible-playbook environment talking to moto, with the secrets stored in SSM.
+
+    The session's moto is shared with other modules (their S3 buckets): never reset it. Each
+    test writes its own parameters again (Overwrite), undoing what an earlier test deleted."""
     ssm = boto3.client("ssm", endpoint_url=moto_server.endpoint, **_boto_args(moto_server))
     for environment in ("dev", "staging", "production"):
         for name, value in (
@@ -38,7 +40,9 @@ def cloud_env(moto_server) -> dict[str, str]:
             ("mq_admin_password", GOOD_MQ_PASSWORD),
             ("web_secret_key", GOOD_WEB_SECRET_KEY),
         ):
-            ssm.put_parameter(Name=f"/gradestack/{environment}/{name}", Value=value, Type="SecureString")
+            ssm.put_parameter(
+                Name=f"/gradestack/{environment}/{name}", Value=value, Type="SecureString", Overwrite=True
+            )
     return playbook_env(aws=moto_server.client_env())
 
 

@@ -1,7 +1,8 @@
 """roles/load_balancer: HAProxy routes round robin to healthy backends and drains one on request.
 
-The side_effect step drained app-1 through tasks/server_state.yml; the tests run in
-file order and put it back before checking round robin and health checks.
+The side_effect step drained app-1 through tasks/server_state.yml. What it left is recorded
+once, before any test changes the servers (``after_side_effect``), and each test that needs
+servers in service puts them there itself: the tests pass in any order, or alone.
 """
 
 from pathlib import Path
@@ -16,6 +17,17 @@ CLIENT = "/tmp/haproxy_admin.py"
 def admin_client(host):
     source = (Path(__file__).parent / "haproxy_admin.py").read_text()
     host.check_output(f"cat > {CLIENT} <<'CLIENT_EOF'\n{source}\nCLIENT_EOF")
+
+
+@pytest.fixture(scope="module")
+def after_side_effect(host, admin_client) -> tuple[dict[str, str], set[str]]:
+    """The servers' states and who answers, as side_effect left them (taken before any test changes them)."""
+    return server_status(host), {get(host) for _ in range(6)}
+
+
+@pytest.fixture(autouse=True)
+def recorded_first(after_side_effect) -> None:
+    """Every test records the side effect's state first, whichever test runs first."""
 
 
 def admin(host, command: str) -> str:
@@ -58,18 +70,27 @@ def test_config_has_health_checks_and_round_robin(host):
     assert "level admin" in text
 
 
-def test_drained_server_gets_no_traffic(host):
-    assert server_status(host)["app-1"].startswith("MAINT")
-    assert {get(host) for _ in range(6)} == {"app-2"}
+def test_drained_server_gets_no_traffic(after_side_effect):
+    status, answered_by = after_side_effect
+    assert status["app-1"].startswith("MAINT")
+    assert answered_by == {"app-2"}
+
+
+def in_service(host) -> None:
+    """Both servers enabled and up (side_effect drained app-1; a test may have stopped app-2)."""
+    admin(host, "enable server web/app-1")
+    host.check_output("systemctl start app-2")
+    wait_until(host, "app-1", "UP")
+    wait_until(host, "app-2", "UP")
 
 
 def test_enabled_servers_share_traffic_round_robin(host):
-    admin(host, "enable server web/app-1")
-    wait_until(host, "app-1", "UP")
+    in_service(host)
     assert {get(host) for _ in range(6)} == {"app-1", "app-2"}
 
 
 def test_unhealthy_server_is_taken_out(host):
+    in_service(host)
     host.check_output("systemctl stop app-2")
     try:
         wait_until(host, "app-2", "DOWN")

@@ -364,7 +364,10 @@ class Worker:
                 self._dead_letter(delivery, ids, attempt - 1, "delivered too many times without a result")
             else:
                 # Some worker took this job and vanished; count that attempt in the message.
-                log.warning("redelivered job, counting the lost attempt", extra={"fields": {"attempt": attempt}})
+                log.warning(
+                    "redelivered job, counting the lost attempt",
+                    extra={"fields": {"attempt": attempt, "submission_id": ids[0] if ids else None}},
+                )
                 self._resend(delivery, attempt)
             return
         try:

@@ -12,12 +12,13 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from gradestack_protocol import load_problem
 from grading import sandbox
-from grading.judge import Judge
+from grading.judge import Judge, JudgeConfig
 
 from .conftest import HOSTILE, TEST_UID_BASE, language_of, require_root
 
@@ -128,30 +129,62 @@ def test_every_hostile_program_declares_its_verdict() -> None:
         assert expected_verdicts(program) <= {"AC", "WA", "TLE", "MLE", "OLE", "RTE", "IR", "CE"}, program
 
 
-SLEEPER = r"""
+SLEEPER_S = 4
+SLEEPER = rf"""
 #include <stdio.h>
 #include <unistd.h>
-int main(void) { usleep(1500000); puts("BLOCKED"); return 0; }
+int main(void) {{ sleep({SLEEPER_S}); puts("BLOCKED"); return 0; }}
 """
+
+
+def running_programs(uid: int) -> set[tuple[int, int]]:
+    """(pid, start time) of the submission programs (``prog``, not the compiler) running as ``uid``."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("Name", "").strip() != "prog" or "zombie" in fields.get("State", ""):
+            continue
+        if int(fields.get("Uid", "-1").split()[0]) == uid:
+            found.add((int(entry.name), int(stat.rsplit(")", 1)[1].split()[19])))  # field 22: starttime
+    return found
 
 
 @pytest.mark.slow
 def test_kill_all_cannot_reach_a_concurrent_slot(private_problem: Path) -> None:
-    """Slot uids isolate concurrent jobs: kill(-1, SIGKILL) in one slot spares the other's run."""
+    """Slot uids isolate concurrent jobs: kill(-1, SIGKILL) in one slot spares the other's run.
+
+    The kill is shown to land while the victim runs: the same victim process (pid and start
+    time, in /proc) is alive before a killer's judge starts and after it returned AC.
+    """
     problem = load_problem(private_problem)
     slot_a, slot_b = sandbox.acquire_slot(TEST_UID_BASE), sandbox.acquire_slot(TEST_UID_BASE)
     try:
         assert slot_a.uid != slot_b.uid
         reports = []
-        sleeper = threading.Thread(target=lambda: reports.append(Judge(slot_a).judge(problem, "c", SLEEPER)))
+        # A wall clock wide enough for the sleep, so that only a kill could end it early.
+        victim = Judge(slot_a, JudgeConfig(wall_extra_ms=(SLEEPER_S + 5) * 1000))
+        sleeper = threading.Thread(target=lambda: reports.append(victim.judge(problem, "c", SLEEPER)))
         sleeper.start()
         killer = Judge(slot_b)
-        kills = 0
+        kill_all = (HOSTILE / "kill_all.c").read_text()
+        deadline = time.monotonic() + 120
+        while not running_programs(slot_a.uid):
+            assert sleeper.is_alive() and time.monotonic() < deadline, f"the victim never ran: {reports}"
+            time.sleep(0.02)
+        bracketed = 0  # killer runs with the same victim process alive before and after
         while sleeper.is_alive():
-            assert killer.judge(problem, "c", (HOSTILE / "kill_all.c").read_text()).verdict == "AC"
-            kills += 1
+            before = running_programs(slot_a.uid)
+            assert killer.judge(problem, "c", kill_all).verdict == "AC"
+            bracketed += bool(before and before <= running_programs(slot_a.uid))
         sleeper.join()
-        assert kills >= 1
+        assert bracketed >= 1, "no kill(-1) landed while the victim ran"
         assert reports[0].verdict == "AC", reports[0].to_json()
     finally:
         slot_a.release()

@@ -4,6 +4,9 @@
 - a worker SIGKILLed mid-job: the job is redelivered and graded, one done result per
   submission after deduplication, nothing left running;
 - the broker restarted mid-stream: nothing lost;
+  both faults are aimed at work in flight, proven from the worker's own JSON log ("job
+  started" without "job done" for a submission when the fault strikes), on slow but
+  correct submissions (testsupport/slow_solution.py) that keep the window seconds wide;
 - poison messages: dead-letter queue, IE result, the worker keeps going;
 - SIGTERM: the running job finishes, the worker exits 0;
 - two workers on one kernel (own state directories, like two containers; one
@@ -48,6 +51,7 @@ from grading.worker import Worker
 
 from testsupport.activemq import ActiveMQServer, start_activemq
 from testsupport.ports import free_port, wait_for_port
+from testsupport.slow_solution import slow_aplusb_c
 
 from .conftest import PROBLEMS, TEST_UID_BASE, require_root
 
@@ -90,6 +94,7 @@ class WorkerProcess:
 
     def __init__(self, broker: ActiveMQServer, moto_server, bucket: str, tmp: Path, **extra: str) -> None:
         WorkerProcess._count += 1
+        self.worker_id = f"test-worker-{WorkerProcess._count}"
         self.health_port = free_port()
         self.log_path = tmp / f"worker-{WorkerProcess._count}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MQ_"))}
@@ -98,11 +103,12 @@ class WorkerProcess:
             "GRADING_BUCKET": bucket,
             "HEALTH_PORT": str(self.health_port),
             "HEALTH_HOST": "127.0.0.1",
-            # Each worker its own uid range: slots are exclusive per host.
-            "SANDBOX_UID_BASE": str(TEST_UID_BASE + 100 * WorkerProcess._count),
+            # Each worker its own uid range: slots are exclusive per host. Ranges +100..+500 of this
+            # process's block, in turn (never past the block: the next one is another run's).
+            "SANDBOX_UID_BASE": str(TEST_UID_BASE + 100 * (1 + (WorkerProcess._count - 1) % 5)),
             "SANDBOX_UID_COUNT": "100",
             "PROBLEM_CACHE_DIR": str(tmp / f"cache-{WorkerProcess._count}"),
-            "WORKER_ID": f"test-worker-{WorkerProcess._count}",
+            "WORKER_ID": self.worker_id,
             "WORKER_SHUTDOWN_GRACE_S": "60",
             **extra,
         }
@@ -114,6 +120,38 @@ class WorkerProcess:
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def records(self, message: str | None = None, submission_id: str | None = None) -> list[dict]:
+        """The worker's own JSON log lines, optionally those with this message (and submission)."""
+        found = []
+        for line in self.logs().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(record, dict):
+                continue
+            if message is not None and record.get("message") != message:
+                continue
+            if submission_id is not None and record.get("submission_id") != submission_id:
+                continue
+            found.append(record)
+        return found
+
+    def wait_record(self, message: str, submission_id: str | None = None, timeout: float = WAIT_S) -> dict:
+        """Block until the worker logs ``message`` (for ``submission_id``); a liveness bound only."""
+        deadline = time.monotonic() + timeout
+        while not (found := self.records(message, submission_id)):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{self.worker_id} never logged {message!r} for {submission_id}:\n{self.logs()[-3000:]}")
+            time.sleep(0.05)
+        return found[0]
+
+    def in_flight(self, ids: list[str]) -> list[str]:
+        """Submissions this worker has started and not finished, from its log."""
+        started = {r["submission_id"] for r in self.records("job started")}
+        finished = {r["submission_id"] for r in self.records("job done")}
+        return [sid for sid in ids if sid in started and sid not in finished]
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -285,33 +323,53 @@ def test_n_jobs_in_n_results_out(start_worker, results, broker, moto_server, buc
 
 
 def test_sigkill_mid_job_is_redelivered_and_graded_once(start_worker, results, broker) -> None:
+    """The kill lands in a job, by the workers' own logs: the victim started it (attempt 1) and
+    never finished it; the rescuer counted the lost attempt and judged it as attempt 2: AC, once."""
     victim = start_worker()
     sid = new_id("killed")
-    send_requests(broker, [(sid, "aplusb", *solution("aplusb", "tle.cpp"))])  # ~4 x 1 s of CPU
-    results.wait_for(lambda: any(r.submission_id == sid for r in results.results), "the processing result")
-    time.sleep(1.5)  # let it get into the runs
+    send_requests(broker, [(sid, "aplusb", "c", slow_aplusb_c(cpu_ms=500, tag=sid))])  # ~2 s of runs
+    started = victim.wait_record("job started", sid)
+    assert started["attempt"] == 1
+    assert victim.in_flight([sid]) == [sid]  # started, not done: the kill lands in the job...
     victim.kill()
+    assert victim.in_flight([sid]) == [sid]  # ...and its final log says so: never done
     rescuer = start_worker()
-    done = results.wait_done([sid])
-    assert done[sid].verdict == "TLE"
-    assert {r.verdict for r in results.done(sid)} == {"TLE"}  # duplicates, if any, agree
+    done = results.wait_done([sid])[sid]
+    assert (done.verdict, done.worker) == ("AC", rescuer.worker_id)
     assert rescuer.stop() == 0
-    assert "redelivered job" in rescuer.logs()
+    lost = rescuer.records("redelivered job, counting the lost attempt", sid)
+    assert [r["attempt"] for r in lost] == [2], rescuer.logs()[-3000:]
+    assert [r["attempt"] for r in rescuer.records("job done", sid)] == [2]
+    processing = [r.worker for r in results.results if r.submission_id == sid and r.state == "processing"]
+    assert processing == [victim.worker_id, rescuer.worker_id]
+    assert [r.worker for r in results.done(sid)] == [rescuer.worker_id]  # graded once
     assert slot_processes(TEST_UID_BASE + 100, TEST_UID_BASE + 1000) == []
 
 
 def test_broker_restart_mid_stream_loses_nothing(start_worker, results, broker) -> None:
+    """The restart lands while a job is judged and others wait, by the worker's log: the job in
+    flight at the restart finishes after the lost connection, and every job ends AC."""
     worker = start_worker(WORKER_CONCURRENCY="2", MQ_HEARTBEAT_MS="1000")
-    language, source = solution("aplusb", "ac.c")
-    ids = [new_id("restart") for _ in range(10)]  # enough work that the restart lands mid-stream
-    send_requests(broker, [(sid, "aplusb", language, source) for sid in ids])
-    results.wait_for(lambda: any(results.done(s) for s in ids), "the first done result")
+    ids = [new_id("restart") for _ in range(4)]  # two judged at a time, ~2 s each: two wait
+    send_requests(broker, [(sid, "aplusb", "c", slow_aplusb_c(cpu_ms=500, tag=sid)) for sid in ids])
+    deadline = time.monotonic() + WAIT_S
+    while not (in_flight := worker.in_flight(ids)):
+        assert time.monotonic() < deadline, f"no job in flight:\n{worker.logs()[-3000:]}"
+        time.sleep(0.05)
+    waiting = [sid for sid in ids if not worker.records("job started", sid)]
+    assert waiting, "every job had started: the restart would not land mid-stream"
     broker.restart()
     results.reconnect()
     done = results.wait_done(ids)
     assert {r.verdict for r in done.values()} == {"AC"}
+    for sid in ids:  # duplicates, if a lost ack let one be judged again, agree
+        assert {r.verdict for r in results.done(sid)} == {"AC"}, sid
     assert worker.process.poll() is None
     assert worker.stop() == 0
+    # From the log's order: the connection was lost while the job in flight had not finished.
+    messages = [(r.get("message"), r.get("submission_id")) for r in worker.records()]
+    lost = messages.index(("broker connection lost, reconnecting", None))
+    assert ("job done", in_flight[0]) in messages[lost:], messages
 
 
 def test_poison_messages_are_dead_lettered_and_the_worker_goes_on(start_worker, results, broker) -> None:
@@ -347,6 +405,7 @@ def test_sigterm_lets_the_running_job_finish_and_hands_back_the_rest(start_worke
     send_requests(broker, [], raw=[request.to_json()])
     send_requests(broker, [(queued, "aplusb", *solution("aplusb", "ac.c"))])
     results.wait_for(lambda: any(r.submission_id == sid for r in results.results), "the processing result")
+    assert worker.in_flight([sid]) == [sid]  # the signal lands in the job
     worker.process.send_signal(signal.SIGTERM)
     assert worker.stop() == 0
     done = results.wait_done([sid])[sid]

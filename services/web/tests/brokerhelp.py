@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import stomp
 from gradestack_protocol.broker import BrokerSettings, connect
@@ -19,20 +19,43 @@ class Collector(stomp.ConnectionListener):
         self.frames.put(frame)
 
 
-def drain(settings: BrokerSettings, destination: str, quiet_seconds: float = 2.0, limit: int = 10_000) -> list:
-    """Consume (and ack) everything on ``destination`` until nothing arrives for ``quiet_seconds``."""
+def drain(
+    settings: BrokerSettings,
+    destination: str,
+    *,
+    expect: Collection[str] = (),
+    key: Callable[[object], str] = lambda frame: frame.body,
+    timeout: float = 120.0,
+    quiet_seconds: float = 0.5,
+    limit: int = 10_000,
+) -> list:
+    """Consume (and ack) ``destination``: until every key in ``expect`` has arrived, then until
+    nothing more arrives for ``quiet_seconds`` (only to catch duplicates: callers assert counts).
+
+    ``key(frame)`` names a frame (its body by default). The wait for ``expect`` is a condition
+    with a generous liveness bound (``timeout``), never a quiet period: under load a quiet period
+    ends before a slow broker delivers, and an exactly-once assertion then fails falsely. With
+    no ``expect`` this empties the destination (leftovers of an earlier test)."""
     collector = Collector()
     conn = connect(settings, collector)
     conn.subscribe(destination, id="drain", ack="client-individual")
-    frames = []
+    frames: list = []
+    missing = set(expect)
+    deadline = time.monotonic() + timeout
     try:
         while len(frames) < limit:
+            wait = deadline - time.monotonic() if missing else quiet_seconds
+            if wait <= 0:
+                raise AssertionError(f"{destination}: expected messages never arrived: {sorted(missing)}")
             try:
-                frame = collector.frames.get(timeout=quiet_seconds)
+                frame = collector.frames.get(timeout=wait)
             except queue.Empty:
+                if missing:
+                    continue  # the deadline check above reports it
                 break
             conn.ack(frame.headers["ack"])
             frames.append(frame)
+            missing.discard(key(frame))
     finally:
         conn.disconnect()
     return frames

@@ -119,8 +119,8 @@ def test_consumer_over_the_broker(make_app, sessions, broker):
     assert final_b.finished_at is not None
 
     # Everything valid was acknowledged; the two poison messages were moved to the dead-letter queue.
-    assert drain(settings, RESULT_QUEUE, quiet_seconds=1.0) == []
-    dead = drain(settings, f"ActiveMQ.DLQ.{RESULT_QUEUE}")
+    assert drain(settings, RESULT_QUEUE) == []
+    dead = drain(settings, f"ActiveMQ.DLQ.{RESULT_QUEUE}", expect=messages[7:9])
     assert sorted(f.body for f in dead) == sorted(messages[7:9])
 
 
