@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -206,3 +207,26 @@ def copy_root_module(destination: Path) -> Path:
     ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", "*_override.tf", "terraform.tfvars", "*.tfplan")
     shutil.copytree(TERRAFORM_DIR, destination, ignore=ignore)
     return destination
+
+
+# --- Templates ----------------------------------------------------------------------------
+
+
+def render_template(cli: TerraformCli, template: Path, variables: dict, workdir: Path) -> str:
+    """``template`` rendered by Terraform's own templatefile() with ``variables`` (via `terraform console`)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "template_vars.json").write_text(json.dumps(variables))
+    expression = f'base64encode(templatefile({json.dumps(str(template))}, jsondecode(file("template_vars.json"))))\n'
+    result = subprocess.run(
+        [cli.binary, "console"],
+        input=expression,
+        cwd=workdir,
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"templatefile({template}) failed:\n{result.stdout}\n{result.stderr}")
+    return base64.b64decode(result.stdout.strip().strip('"')).decode()

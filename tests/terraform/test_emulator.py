@@ -138,6 +138,7 @@ def check_user_data(encoded: str, environment: str) -> None:
     assert f"RELEASE_PARAMETER='/gradestack/{environment}/web/release'" in script
     assert "BUNDLE_PREFIX='artifacts/web-bundle/'" in script
     assert 'ansible-playbook" -c local -i localhost, site.yml' in script
+    assert "\nENDPOINT_URL=''\n" in script  # AWS's endpoints: only tests/local/test_web_boot.py sets an emulator's
     for secret in TEST_SECRETS.values():
         assert secret not in script
 

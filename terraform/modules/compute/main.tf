@@ -135,6 +135,7 @@ resource "aws_launch_template" "web" {
     release_parameter    = local.release_param
     parameter_prefix     = var.parameter_prefix
     release_wait_seconds = var.release_wait_seconds
+    aws_endpoint_url     = "" # AWS's own endpoints; tests/local/test_web_boot.py renders an emulator's
   }))
 
   metadata_options {
