@@ -49,7 +49,7 @@ variable "db_password" {
 }
 
 variable "mq_admin_password" {
-  description = "Password of the Amazon MQ user (console admin, also used by the web app and the grading workers). Stored as an SSM SecureString."
+  description = "Password of the Amazon MQ user, which the web app and the grading workers use (no console access). Stored as an SSM SecureString; in the state through the broker (no write-only argument for MQ users)."
   type        = string
   sensitive   = true
 
@@ -332,7 +332,7 @@ variable "mq_deployment_mode" {
 }
 
 variable "mq_username" {
-  description = "The Amazon MQ broker user (console access too), which the web app and the grading workers connect as (MQ_USERNAME, published in SSM as <prefix>/mq/username)."
+  description = "The Amazon MQ broker user (no console access), which the web app and the grading workers connect as (MQ_USERNAME, published in SSM as <prefix>/mq/username)."
   type        = string
 
   validation {

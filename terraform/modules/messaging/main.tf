@@ -62,7 +62,7 @@ resource "aws_mq_broker" "this" {
   user {
     username       = var.username
     password       = var.password
-    console_access = true
+    console_access = var.console_access
   }
 
   lifecycle {
