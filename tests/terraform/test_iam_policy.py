@@ -133,7 +133,8 @@ def test_role_permissions_require_the_boundary_and_our_roles() -> None:
         granting = allows(action)
         assert granting, f"{action} is needed by Terraform for the stack's roles"
         for statement in granting:
-            assert as_list(statement["Resource"]) == [OUR_ROLES], f"{statement['Sid']}: {action} not limited to our roles"
+            scope = as_list(statement["Resource"])
+            assert scope == [OUR_ROLES], f"{statement['Sid']}: {action} not limited to our roles"
             assert boundary_condition(statement) == [BOUNDARY_ARN], (
                 f"{statement['Sid']}: {action} without the condition iam:PermissionsBoundary = {BOUNDARY_ARN}"
             )

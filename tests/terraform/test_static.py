@@ -169,7 +169,7 @@ def test_seed_variables_have_no_default() -> None:
 
 
 def _resource_blocks(resource_type: str) -> list[tuple[Path, str, str]]:
-    """(file, name, body) of every `resource "<type>" "<name>"` block in terraform/ (bodies end at a closing brace in column 0)."""
+    """(file, name, body) of every `resource "<type>" "<name>"` block in terraform/ (a body ends at "}" in column 0)."""
     found = []
     for tf in TERRAFORM_DIR.rglob("*.tf"):
         if ".terraform" in tf.parts:

@@ -22,7 +22,8 @@ def _plan(before: str, after: str | None, unknown: bool = False) -> dict:
         "after": {"image_id": after, "user_data": "same"},
         "after_unknown": {"image_id": True} if unknown else {},
     }
-    return {"resource_changes": [{"address": TEMPLATE, "type": "aws_launch_template", "mode": "managed", "change": change}]}
+    item = {"address": TEMPLATE, "type": "aws_launch_template", "mode": "managed", "change": change}
+    return {"resource_changes": [item]}
 
 
 def test_an_ami_change_is_named_and_refused() -> None:

@@ -160,7 +160,12 @@ def test_secrets_path_must_be_the_stacks_ssm_path():
 
 @pytest.mark.parametrize(
     ("env", "ami", "warned"),
-    [("production", "", True), ("staging", "", True), ("production", "ami-0123456789abcdef0", False), ("dev", "", False)],
+    [
+        ("production", "", True),
+        ("staging", "", True),
+        ("production", "ami-0123456789abcdef0", False),
+        ("dev", "", False),
+    ],
 )
 def test_an_unpinned_web_ami_is_warned_about_outside_dev(env, ami, warned):
     report = _report()
