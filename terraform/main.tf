@@ -21,6 +21,8 @@ locals {
   azs              = slice(data.aws_availability_zones.available.names, 0, 2)
   # Environments that protect their resources also keep one NAT gateway per AZ.
   high_availability = var.enable_deletion_protection || var.db_multi_az
+  # Every IAM role of the stack carries this boundary (docs/iam/README.md, "Permissions boundary").
+  permissions_boundary_arn = startswith(var.iam_permissions_boundary, "arn:") ? var.iam_permissions_boundary : "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${var.iam_permissions_boundary}"
 }
 
 # --- Encryption key of the environment -------------------------------------------------
@@ -63,6 +65,11 @@ data "aws_iam_policy_document" "kms" {
     principals {
       type        = "Service"
       identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 
@@ -117,8 +124,11 @@ module "vpc" {
   private_subnet_cidrs    = var.private_subnet_cidrs
   database_subnet_cidrs   = var.database_subnet_cidrs
   high_availability       = local.high_availability
-  flow_log_retention_days = var.log_retention_days
+  flow_log_retention_days = var.flow_log_retention_days
   kms_key_arn             = aws_kms_key.main.arn
+
+  permissions_boundary_arn   = local.permissions_boundary_arn
+  enable_interface_endpoints = var.enable_vpc_interface_endpoints
 }
 
 module "security_groups" {
@@ -154,10 +164,13 @@ module "database" {
   database_name         = var.db_name
   username              = var.db_username
   password              = var.db_password
+  password_version      = var.db_password_version
   multi_az              = var.db_multi_az
   deletion_protection   = var.db_deletion_protection
   backup_retention_days = var.db_backup_retention_days
   log_retention_days    = var.log_retention_days
+
+  permissions_boundary_arn = local.permissions_boundary_arn
 }
 
 module "messaging" {
@@ -200,6 +213,9 @@ module "ecs_grading" {
   backlog_per_task          = var.grading_backlog_per_task
   log_retention_days        = var.log_retention_days
   ecr_force_delete          = !var.enable_deletion_protection
+
+  permissions_boundary_arn = local.permissions_boundary_arn
+  stop_timeout_seconds     = var.ecs_stop_timeout_seconds
 }
 
 module "compute" {
@@ -219,12 +235,15 @@ module "compute" {
   log_bucket_name            = module.storage.log_bucket_name
   alb_log_prefix             = module.storage.alb_log_prefix
   instance_type              = var.web_instance_type
-  ami_id                     = var.web_ami_id
+  ami_id                     = var.web_ami_id == "" ? null : var.web_ami_id
   min_size                   = var.min_size
   max_size                   = var.max_size
   desired_capacity           = var.desired_capacity
   certificate_arn            = var.certificate_arn
   enable_deletion_protection = var.enable_deletion_protection
+
+  permissions_boundary_arn = local.permissions_boundary_arn
+  cpu_target_percent       = var.web_cpu_target_percent
 }
 
 module "monitoring" {
@@ -242,4 +261,17 @@ module "monitoring" {
   load_balancer_arn_suffix = module.compute.load_balancer_arn_suffix
   target_group_arn_suffix  = module.compute.target_group_arn_suffix
   db_instance_identifier   = module.database.instance_identifier
+
+  dlq_queue                       = module.messaging.requests_dead_letter_queue
+  backlog_per_task                = var.grading_backlog_per_task
+  dlq_messages_threshold          = var.alarm_dlq_messages
+  mq_cpu_threshold                = var.alarm_mq_cpu_percent
+  mq_heap_threshold               = var.alarm_mq_heap_percent
+  mq_store_threshold              = var.alarm_mq_store_percent
+  alb_unhealthy_hosts_threshold   = var.alarm_alb_unhealthy_hosts
+  alb_5xx_percent_threshold       = var.alarm_alb_5xx_percent
+  ecs_tasks_missing_minutes       = var.alarm_ecs_tasks_missing_minutes
+  db_cpu_threshold                = var.alarm_db_cpu_percent
+  db_free_storage_threshold_bytes = var.alarm_db_free_storage_gib * 1073741824
+  db_connections_threshold        = var.alarm_db_connections
 }

@@ -49,7 +49,7 @@ variable "db_password" {
 }
 
 variable "mq_admin_password" {
-  description = "Password of the Amazon MQ user (console admin, also used by the web app and the grading workers). Stored as an SSM SecureString."
+  description = "Password of the Amazon MQ user, which the web app and the grading workers use (no console access). Stored as an SSM SecureString; in the state through the broker (no write-only argument for MQ users)."
   type        = string
   sensitive   = true
 
@@ -223,13 +223,12 @@ variable "web_instance_type" {
 }
 
 variable "web_ami_id" {
-  description = "AMI of the web hosts. null: the newest official Debian 12 (bookworm) amd64 AMI of the region."
+  description = "AMI of the web hosts, pinned per environment (a new AMI replaces every web host). Empty: the newest official Debian 12 (bookworm) amd64 AMI of the region, looked up at every plan (opt-in)."
   type        = string
-  default     = null
 
   validation {
-    condition     = var.web_ami_id == null || can(regex("^ami-[0-9a-f]{8,17}$", var.web_ami_id))
-    error_message = "web_ami_id must be null or an AMI id such as ami-0123456789abcdef0."
+    condition     = var.web_ami_id == "" || can(regex("^ami-[0-9a-f]{8,17}$", var.web_ami_id))
+    error_message = "web_ami_id must be empty (look up the newest Debian 12 image) or an AMI id such as ami-0123456789abcdef0."
   }
 }
 
@@ -333,7 +332,7 @@ variable "mq_deployment_mode" {
 }
 
 variable "mq_username" {
-  description = "The Amazon MQ broker user (console access too), which the web app and the grading workers connect as (MQ_USERNAME, published in SSM as <prefix>/mq/username)."
+  description = "The Amazon MQ broker user (no console access), which the web app and the grading workers connect as (MQ_USERNAME, published in SSM as <prefix>/mq/username)."
   type        = string
 
   validation {
@@ -411,5 +410,163 @@ variable "grading_backlog_per_task" {
   validation {
     condition     = var.grading_backlog_per_task >= 1
     error_message = "grading_backlog_per_task must be at least 1."
+  }
+}
+
+# --- Hardening (issue #17): IAM boundary, secrets, scaling, endpoints, alarms -------------
+# No defaults: group_vars/all/aws_stack.yml is their one home.
+
+variable "iam_permissions_boundary" {
+  description = "Permissions boundary of every IAM role the stack creates: a customer managed policy name in this account or its ARN (docs/iam/permissions-boundary.json)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^(arn:aws[a-z-]*:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]+|[A-Za-z0-9+=,.@_-]{1,128})$", var.iam_permissions_boundary))
+    error_message = "iam_permissions_boundary must be an IAM policy name (e.g. gradestack-permissions-boundary) or a policy ARN (arn:aws:iam::<account>:policy/<name>)."
+  }
+}
+
+variable "db_password_version" {
+  description = "Version of db_password, which reaches RDS and SSM only through write-only arguments (never in the state): increase it to send a changed password."
+  type        = number
+
+  validation {
+    condition     = var.db_password_version >= 1 && floor(var.db_password_version) == var.db_password_version
+    error_message = "db_password_version must be a whole number from 1; add one whenever db_password changes."
+  }
+}
+
+variable "web_cpu_target_percent" {
+  description = "Target-tracking scaling of the web Auto Scaling Group: the average CPU utilisation (percent) it keeps between min_size and max_size."
+  type        = number
+
+  validation {
+    condition     = var.web_cpu_target_percent >= 10 && var.web_cpu_target_percent <= 90
+    error_message = "web_cpu_target_percent must be from 10 to 90."
+  }
+}
+
+variable "ecs_stop_timeout_seconds" {
+  description = "Seconds ECS waits between SIGTERM and SIGKILL when it stops a grading task; the worker's WORKER_SHUTDOWN_GRACE_S is 10 s less."
+  type        = number
+
+  validation {
+    condition     = var.ecs_stop_timeout_seconds >= 15 && var.ecs_stop_timeout_seconds <= 120 && floor(var.ecs_stop_timeout_seconds) == var.ecs_stop_timeout_seconds
+    error_message = "ecs_stop_timeout_seconds must be a whole number from 15 to 120 (Fargate's maximum)."
+  }
+}
+
+variable "enable_vpc_interface_endpoints" {
+  description = "Create VPC interface endpoints for ECR (api, dkr), CloudWatch Logs and SSM (ssm, ssmmessages, ec2messages), so that image pulls, logs and sessions do not go through NAT."
+  type        = bool
+}
+
+variable "flow_log_retention_days" {
+  description = "Retention of the VPC flow log group in days."
+  type        = number
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.flow_log_retention_days)
+    error_message = "flow_log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  }
+}
+
+variable "alarm_dlq_messages" {
+  description = "Alarm when the grading requests' dead-letter queue holds more messages than this (0: any)."
+  type        = number
+
+  validation {
+    condition     = var.alarm_dlq_messages >= 0
+    error_message = "alarm_dlq_messages must be 0 or more."
+  }
+}
+
+variable "alarm_mq_cpu_percent" {
+  description = "Alarm when a broker instance's CPU utilisation exceeds this percentage."
+  type        = number
+
+  validation {
+    condition     = var.alarm_mq_cpu_percent > 0 && var.alarm_mq_cpu_percent <= 100
+    error_message = "alarm_mq_cpu_percent must be a percentage from 1 to 100."
+  }
+}
+
+variable "alarm_mq_heap_percent" {
+  description = "Alarm when a broker instance's JVM heap usage exceeds this percentage."
+  type        = number
+
+  validation {
+    condition     = var.alarm_mq_heap_percent > 0 && var.alarm_mq_heap_percent <= 100
+    error_message = "alarm_mq_heap_percent must be a percentage from 1 to 100."
+  }
+}
+
+variable "alarm_mq_store_percent" {
+  description = "Alarm when a broker instance's message store usage exceeds this percentage of its limit."
+  type        = number
+
+  validation {
+    condition     = var.alarm_mq_store_percent > 0 && var.alarm_mq_store_percent <= 100
+    error_message = "alarm_mq_store_percent must be a percentage from 1 to 100."
+  }
+}
+
+variable "alarm_alb_unhealthy_hosts" {
+  description = "Alarm when more web hosts than this are unhealthy in the target group (0: any)."
+  type        = number
+
+  validation {
+    condition     = var.alarm_alb_unhealthy_hosts >= 0
+    error_message = "alarm_alb_unhealthy_hosts must be 0 or more."
+  }
+}
+
+variable "alarm_alb_5xx_percent" {
+  description = "Alarm when 5xx responses (ALB and web hosts) exceed this percentage of all requests."
+  type        = number
+
+  validation {
+    condition     = var.alarm_alb_5xx_percent > 0 && var.alarm_alb_5xx_percent <= 100
+    error_message = "alarm_alb_5xx_percent must be a percentage above 0 and at most 100."
+  }
+}
+
+variable "alarm_ecs_tasks_missing_minutes" {
+  description = "Alarm when the grading service runs fewer tasks than desired for this many minutes."
+  type        = number
+
+  validation {
+    condition     = var.alarm_ecs_tasks_missing_minutes >= 1 && var.alarm_ecs_tasks_missing_minutes <= 1440 && floor(var.alarm_ecs_tasks_missing_minutes) == var.alarm_ecs_tasks_missing_minutes
+    error_message = "alarm_ecs_tasks_missing_minutes must be a whole number of minutes from 1 to 1440."
+  }
+}
+
+variable "alarm_db_cpu_percent" {
+  description = "Alarm when the database's CPU utilisation exceeds this percentage."
+  type        = number
+
+  validation {
+    condition     = var.alarm_db_cpu_percent > 0 && var.alarm_db_cpu_percent <= 100
+    error_message = "alarm_db_cpu_percent must be a percentage from 1 to 100."
+  }
+}
+
+variable "alarm_db_free_storage_gib" {
+  description = "Alarm when the database's free storage falls below this many GiB."
+  type        = number
+
+  validation {
+    condition     = var.alarm_db_free_storage_gib > 0
+    error_message = "alarm_db_free_storage_gib must be above 0."
+  }
+}
+
+variable "alarm_db_connections" {
+  description = "Alarm when the database has more connections than this (size it to the instance class's max_connections)."
+  type        = number
+
+  validation {
+    condition     = var.alarm_db_connections >= 1 && floor(var.alarm_db_connections) == var.alarm_db_connections
+    error_message = "alarm_db_connections must be a whole number from 1."
   }
 }

@@ -1,6 +1,7 @@
 terraform {
-  # 1.5: check blocks and the import block; everything here is plain 1.x HCL otherwise.
-  required_version = ">= 1.5"
+  # 1.11: write-only arguments (password_wo, value_wo keep secrets out of the state); the
+  # playbooks' S3 backend locking (use_lockfile) needs 1.10 or later anyway.
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {

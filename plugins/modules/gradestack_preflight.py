@@ -56,9 +56,9 @@ SECRETS = ("db_password", "mq_admin_password", "web_secret_key")
 WEB_SECRET_KEY_MIN = 32
 
 # Minimum versions: (major, minor).
-TOOL_MINIMUMS = {"terraform": (1, 5), "git": (2, 0), "docker": (20, 0), "podman": (3, 0)}
+TOOL_MINIMUMS = {"terraform": (1, 11), "git": (2, 0), "docker": (20, 0), "podman": (3, 0)}
 TOOL_INSTALL = {
-    "terraform": "install Terraform >= 1.5: https://developer.hashicorp.com/terraform/install",
+    "terraform": "install Terraform >= 1.11 (write-only arguments keep secrets out of the state): https://developer.hashicorp.com/terraform/install",
     "git": "apt-get install git",
     "podman": "apt-get install podman runc (or install Docker >= 20 with a running engine)",
     "docker": "install Docker >= 20 and start its engine, or apt-get install podman runc",
@@ -339,6 +339,18 @@ def check_exposure(report: Report, settings: dict, env: str) -> None:
             )
 
 
+def check_web_ami(report: Report, settings: dict, env: str, cloud: bool) -> None:
+    """An empty web_ami_id looks the newest Debian image up at every plan: a new image replaces every web host."""
+    if not cloud or env in ("dev", "local") or "web_ami_id" not in settings:
+        return
+    if not settings.get("web_ami_id"):
+        report.warning(
+            "web_ami_id",
+            f"empty in {env}: every plan looks up the newest Debian 12 image, and a new one replaces every web host",
+            "pin the AMI id (group_vars/all/aws_stack.yml shows the lookup command)",
+        )
+
+
 def check_capacity(report: Report, settings: dict) -> None:
     mode = settings.get("mq_deployment_mode")
     itype = settings.get("mq_instance_type")
@@ -436,6 +448,7 @@ def run_checks(params: dict, repo_root: str) -> Report:
         check_secret(report, name, params["secrets"].get(name), error=errors.get(name), cloud=params["cloud"], env=env)
     check_network(report, params["settings"])
     check_exposure(report, params["settings"], env)
+    check_web_ami(report, params["settings"], env, params["cloud"])
     check_capacity(report, params["settings"])
     return report
 

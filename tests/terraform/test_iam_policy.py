@@ -1,27 +1,86 @@
-"""docs/iam/deployer-policy.json: least privilege instead of the guide's service:* list, each statement explained."""
+"""docs/iam/: the deployer's least-privilege policy and the permissions boundary of every role it creates.
+
+The deployer policy replaces the guide's service:* list, each statement explained; it must not
+offer any known way to escalate privileges (issue #17): new users or credentials, policy
+versions, trust policy changes, or a role with permissions beyond the boundary.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
+from pathlib import Path
+
+import yaml
 
 from testsupport.terraform import REPO
 
 POLICY = REPO / "docs" / "iam" / "deployer-policy.json"
+BOUNDARY = REPO / "docs" / "iam" / "permissions-boundary.json"
 README = REPO / "docs" / "iam" / "README.md"
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded
+BOUNDARY_NAME = "gradestack-permissions-boundary"
+BOUNDARY_ARN = f"arn:aws:iam::*:policy/{BOUNDARY_NAME}"
+OUR_ROLES = "arn:aws:iam::*:role/gradestack-*"
+
+# Never granted, whatever the resource or condition: each is a known way to gain permissions.
+FORBIDDEN = (
+    "iam:CreateUser", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:CreateLoginProfile",
+    "iam:UpdateLoginProfile", "iam:AttachUserPolicy", "iam:PutUserPolicy", "iam:AddUserToGroup",
+    "iam:AttachGroupPolicy", "iam:PutGroupPolicy", "iam:CreatePolicy", "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion", "iam:UpdateAssumeRolePolicy",
+    "iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary",
+    "iam:CreateServiceSpecificCredential", "iam:UploadSSHPublicKey", "iam:CreateSAMLProvider",
+    "iam:CreateOpenIDConnectProvider", "sts:AssumeRole", "lambda:CreateFunction", "lambda:UpdateFunctionCode",
+    "cloudformation:CreateStack", "cloudformation:UpdateStack", "glue:CreateDevEndpoint",
+    "codebuild:CreateProject", "sagemaker:CreateNotebookInstance", "datapipeline:CreatePipeline",
+)  # fmt: skip
+# Granted only for our roles and only when the role's boundary is (or becomes) ours.
+NEED_BOUNDARY = (
+    "iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+)  # fmt: skip
 
 
-def statements() -> list[dict]:
-    document = json.loads(POLICY.read_text())
-    assert document["Version"] == "2012-10-17"
-    return document["Statement"]
+def document(path: Path = POLICY) -> dict:
+    data = json.loads(path.read_text())
+    assert data["Version"] == "2012-10-17"
+    return data
+
+
+def statements(path: Path = POLICY) -> list[dict]:
+    return document(path)["Statement"]
+
+
+def as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def grants(statement: dict, action: str) -> bool:
+    """True when one of the statement's action patterns (IAM wildcards, case-insensitive) covers action."""
+    return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in as_list(statement["Action"]))
+
+
+def allows(action: str, path: Path = POLICY) -> list[dict]:
+    return [s for s in statements(path) if s["Effect"] == "Allow" and grants(s, action)]
+
+
+def boundary_condition(statement: dict) -> list[str]:
+    """The iam:PermissionsBoundary values a statement requires (StringEquals/StringLike/ArnEquals/ArnLike)."""
+    values: list[str] = []
+    for operator, keys in statement.get("Condition", {}).items():
+        if operator in ("StringEquals", "StringLike", "ArnEquals", "ArnLike"):
+            values += as_list(keys.get("iam:PermissionsBoundary", []))
+    return values
 
 
 def test_no_service_wide_wildcards() -> None:
     for statement in statements():
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        assert statement["Effect"] == "Allow"
+        actions = as_list(statement["Action"])
+        assert statement["Effect"] in ("Allow", "Deny")
+        if statement["Effect"] == "Deny":
+            continue  # a broad deny only takes away
         for action in actions:
             assert action != "*" and not action.endswith(":*"), f"{statement['Sid']}: {action} is service-wide"
 
@@ -29,9 +88,9 @@ def test_no_service_wide_wildcards() -> None:
 def test_wildcard_resources_are_read_only_or_constrained() -> None:
     read_only = re.compile(r"^[a-z0-9-]+:(Describe|List|Get)[A-Za-z*]*$")
     for statement in statements():
-        if statement["Resource"] != "*":
+        if statement["Resource"] != "*" or statement["Effect"] == "Deny":
             continue
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        actions = as_list(statement["Action"])
         if all(read_only.match(a) for a in actions):
             continue
         assert "Condition" in statement, f"{statement['Sid']} writes to Resource '*' without a condition"
@@ -55,3 +114,78 @@ def test_documented_split_fits_managed_policy_limits() -> None:
         size = len(json.dumps({"Version": "2012-10-17", "Statement": chunk}, separators=(",", ":")))
         assert size <= MANAGED_POLICY_LIMIT, f"part {part} is {size} characters"
     assert covered == statements()
+
+
+# --- Privilege escalation (issue #17) ---------------------------------------------------------
+
+
+def test_no_known_escalation_path_is_granted() -> None:
+    for action in FORBIDDEN:
+        granted = [s["Sid"] for s in allows(action)]
+        assert not granted, f"{action} is a privilege escalation path, granted by {granted}"
+    for statement in statements():
+        if statement["Effect"] == "Allow":
+            assert not any(grants(statement, a) for a in ("iam:*", "sts:*")), statement["Sid"]
+
+
+def test_role_permissions_require_the_boundary_and_our_roles() -> None:
+    for action in NEED_BOUNDARY:
+        granting = allows(action)
+        assert granting, f"{action} is needed by Terraform for the stack's roles"
+        for statement in granting:
+            scope = as_list(statement["Resource"])
+            assert scope == [OUR_ROLES], f"{statement['Sid']}: {action} not limited to our roles"
+            assert boundary_condition(statement) == [BOUNDARY_ARN], (
+                f"{statement['Sid']}: {action} without the condition iam:PermissionsBoundary = {BOUNDARY_ARN}"
+            )
+
+
+def test_explicit_denies_hold_even_if_other_policies_allow_more() -> None:
+    denies = [s for s in statements() if s["Effect"] == "Deny"]
+    unbounded = [s for s in denies if s.get("Condition", {}).get("StringNotLike", {}).get("iam:PermissionsBoundary")]
+    assert unbounded and unbounded[0]["Resource"] == "*"
+    assert unbounded[0]["Condition"]["StringNotLike"]["iam:PermissionsBoundary"] == BOUNDARY_ARN
+    for action in NEED_BOUNDARY:
+        assert grants(unbounded[0], action), f"{action} is not denied for roles without the boundary"
+    unconditional = [s for s in denies if "Condition" not in s and s["Resource"] == "*"]
+    for action in ("iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
+                   "iam:UpdateAssumeRolePolicy", "iam:DeletePolicy"):  # fmt: skip
+        assert any(grants(s, action) for s in unconditional), f"{action} is not explicitly denied"
+
+
+def test_pass_role_is_scoped_to_our_roles_and_services() -> None:
+    granting = allows("iam:PassRole")
+    assert granting
+    for statement in granting:
+        assert as_list(statement["Resource"]) == [OUR_ROLES], statement["Sid"]
+        services = statement.get("Condition", {}).get("StringEquals", {}).get("iam:PassedToService")
+        assert services and "*" not in "".join(as_list(services)), f"{statement['Sid']}: PassRole to any service"
+
+
+def test_boundary_policy_allows_no_identity_changes() -> None:
+    boundary = statements(BOUNDARY)
+    for statement in boundary:
+        if statement["Effect"] != "Allow":
+            continue
+        for action in as_list(statement["Action"]):
+            assert action != "*" and not action.endswith(":*"), f"boundary {statement['Sid']}: {action} is service-wide"
+            assert not action.startswith(("iam:", "sts:", "organizations:", "account:")), (
+                f"boundary {statement['Sid']} allows {action}"
+            )
+    deny = [s for s in boundary if s["Effect"] == "Deny" and s["Resource"] == "*" and "Condition" not in s]
+    for action in ("iam:PassRole", "iam:CreateRole", "iam:CreateAccessKey", "sts:AssumeRole"):
+        assert any(grants(s, action) for s in deny), f"the boundary does not deny {action}"
+    # Bucket and parameter access stays inside the project's names.
+    for action, prefix in (("s3:GetObject", "arn:aws:s3:::gradestack-"), ("ssm:GetParameter", "arn:aws:ssm:")):
+        for statement in allows(action, BOUNDARY):
+            for resource in as_list(statement["Resource"]):
+                assert resource.startswith(prefix) and ("gradestack" in resource or "AmazonCloudWatch-" in resource)
+
+
+def test_boundary_name_matches_group_vars_and_the_readme() -> None:
+    settings = yaml.safe_load((REPO / "group_vars" / "all" / "aws_stack.yml").read_text())
+    assert settings["iam_permissions_boundary"] == BOUNDARY_NAME
+    readme = README.read_text()
+    assert f"--policy-name {BOUNDARY_NAME}" in readme and "permissions-boundary.json" in readme
+    text = POLICY.read_text()
+    assert text.count(BOUNDARY_ARN) >= 3

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from testsupport.ci import require
-from testsupport.terraform import REPO, TERRAFORM_DIR, TerraformCli, root_variable_names
+from testsupport.terraform import REPO, TERRAFORM_DIR, TerraformCli, group_vars_for, root_variable_names
 
 pytestmark = [pytest.mark.terraform]
 
@@ -163,3 +163,51 @@ def test_seed_variables_have_no_default() -> None:
         assert "description" in blocks[name] and "type" in blocks[name]
     for name in ("db_password", "mq_admin_password"):
         assert "sensitive   = true" in blocks[name]
+
+
+# --- Hardening (issue #17) ----------------------------------------------------------------------
+
+
+def _resource_blocks(resource_type: str) -> list[tuple[Path, str, str]]:
+    """(file, name, body) of every `resource "<type>" "<name>"` block in terraform/ (a body ends at "}" in column 0)."""
+    found = []
+    for tf in TERRAFORM_DIR.rglob("*.tf"):
+        if ".terraform" in tf.parts:
+            continue
+        pattern = rf'^resource "{resource_type}" "([a-z0-9_]+)" \{{\n(.*?)\n\}}'
+        found += [(tf, name, body) for name, body in re.findall(pattern, tf.read_text(), re.DOTALL | re.MULTILINE)]
+    return found
+
+
+def test_every_iam_role_carries_the_permissions_boundary() -> None:
+    roles = _resource_blocks("aws_iam_role")
+    assert len(roles) >= 5
+    for tf, name, body in roles:
+        assert re.search(r"^\s+permissions_boundary\s+= var\.permissions_boundary_arn$", body, re.MULTILINE), (
+            f"{tf.relative_to(REPO)}: aws_iam_role.{name} has no permissions_boundary"
+        )
+    # Users, groups and access keys are never the stack's business.
+    for forbidden in ("aws_iam_user", "aws_iam_access_key", "aws_iam_group", "aws_iam_user_login_profile"):
+        assert not _resource_blocks(forbidden), f"terraform/ creates {forbidden}"
+
+
+def test_secrets_use_write_only_arguments() -> None:
+    """RDS's master password and the secret SSM parameters never reach the state (Terraform >= 1.11)."""
+    database = (TERRAFORM_DIR / "modules" / "database" / "main.tf").read_text()
+    assert "password_wo         = var.password" in database and "\n  password = " not in database
+    for module, parameter in (("database", "password"), ("messaging", "password")):
+        blocks = {n: b for _, n, b in _resource_blocks("aws_ssm_parameter") if f"modules/{module}/" in str(_)}
+        assert "value_wo " in blocks[parameter] and "\n  value " not in blocks[parameter], f"{module} {parameter}"
+    versions = (TERRAFORM_DIR / "versions.tf").read_text()
+    assert 'required_version = ">= 1.11"' in versions
+
+
+def test_hardening_variables_are_set_in_group_vars_for_every_environment() -> None:
+    """Every root variable without a default (secrets and the image aside) comes from group_vars in each environment."""
+    text = "\n".join(tf.read_text() for tf in TERRAFORM_DIR.glob("*.tf"))
+    blocks = dict(re.findall(r'variable "([a-z0-9_]+)" \{(.*?)\n\}', text, re.DOTALL))
+    required = {n for n, b in blocks.items() if "\n  default" not in b} - {"db_password", "mq_admin_password"}
+    for environment in ("dev", "staging", "production", "emulated"):
+        settings = group_vars_for(environment)
+        missing = sorted(required - set(settings))
+        assert not missing, f"group_vars for {environment} lacks {missing}"

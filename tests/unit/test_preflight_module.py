@@ -21,7 +21,9 @@ def _report(sources=None):
     ("tools", "expected"),
     [
         ({"terraform": "Terraform v1.4.6", "git": "git version 2.39.5", "podman": "podman version 4.3.1"},
-         "tool terraform: version Terraform v1.4.6 is older than 1.5"),
+         "tool terraform: version Terraform v1.4.6 is older than 1.11"),
+        ({"terraform": "Terraform v1.10.5", "git": "git version 2.39.5", "podman": "podman version 4.3.1"},
+         "tool terraform: version Terraform v1.10.5 is older than 1.11"),
         ({"terraform": "Terraform v1.11.4", "git": "", "podman": "podman version 4.3.1"}, "tool git: not found"),
         # A docker client without a running engine prints no server version.
         ({"terraform": "Terraform v1.11.4", "git": "git version 2.39.5", "podman": "", "docker": ""},
@@ -154,3 +156,21 @@ def test_secrets_path_must_be_the_stacks_ssm_path():
     assert len(report.problems) == 1
     assert report.problems[0].startswith("secrets_ssm_prefix (extra vars or role defaults): is '/other/dev'")
     assert "'/gradestack/dev'" in report.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("env", "ami", "warned"),
+    [
+        ("production", "", True),
+        ("staging", "", True),
+        ("production", "ami-0123456789abcdef0", False),
+        ("dev", "", False),
+    ],
+)
+def test_an_unpinned_web_ami_is_warned_about_outside_dev(env, ami, warned):
+    report = _report()
+    preflight.check_web_ami(report, {"web_ami_id": ami}, env, cloud=True)
+    assert bool(report.warnings) is warned, report.warnings
+    assert not report.problems
+    if warned:
+        assert report.warnings[0].startswith("web_ami_id (") and "replaces every web host" in report.warnings[0]

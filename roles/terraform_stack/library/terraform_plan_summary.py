@@ -61,7 +61,11 @@ replace:
   description: Addresses to be replaced (destroyed and created again).
   type: list
 refused:
-  description: Destroyed or replaced addresses that are not routine (what the guard refuses).
+  description:
+    - Destroyed or replaced addresses that are not routine, and launch template AMI changes (what the guard refuses).
+  type: list
+ami:
+  description: Launch templates whose AMI changes, as "address: old -> new" (an instance refresh replaces the hosts).
   type: list
 drift:
   description: Ignored updates, as "address: attribute, ...".
@@ -109,8 +113,34 @@ def _only_drift(address: str, resource_type: str, change: dict, ignored_drift: l
     return False
 
 
+def ami_change(resource_type: str, change: dict) -> str | None:
+    """Return "old -> new" when a launch template's image changes (AMI ids are not secret, so they are named).
+
+    A new AMI in the web hosts' launch template starts an instance refresh that replaces every
+    web host: the summary names it and the guard treats it like a replacement.
+    """
+    if resource_type != "aws_launch_template":
+        return None
+    before = (change.get("before") or {}).get("image_id")
+    after = (change.get("after") or {}).get("image_id")
+    if (change.get("after_unknown") or {}).get("image_id") is True:
+        after = "(known after apply)"
+    if before is None or before == after:
+        return None
+    return f"{before} -> {after}"
+
+
+def _note_ami_change(address: str, resource_type: str, change: dict, replace_allowed: list[str], result: dict) -> None:
+    image = ami_change(resource_type, change)
+    if not image:
+        return
+    result["ami"].append(f"{address}: {image}")
+    if not any(_matches(address, resource_type, p) for p in replace_allowed):
+        result["refused"].append(f"{address} (AMI change {image}: an instance refresh replaces every web host)")
+
+
 def summarise(plan: dict, ignored_drift: list[dict], replace_allowed: list[str]) -> dict:
-    result: dict = {key: [] for key in ("create", "update", "replace", "destroy", "drift", "refused")}
+    result: dict = {key: [] for key in ("create", "update", "replace", "destroy", "drift", "refused", "ami")}
     result["attributes"] = {}
     for item in plan.get("resource_changes", []):
         if item.get("mode") == "data":
@@ -137,6 +167,7 @@ def summarise(plan: dict, ignored_drift: list[dict], replace_allowed: list[str])
         elif actions == ["update"] and not _only_drift(address, resource_type, item["change"], ignored_drift, result):
             result["update"].append(address)
             result["attributes"][address] = sorted(changed_attributes(item["change"]))
+            _note_ami_change(address, resource_type, item["change"], replace_allowed, result)
     outputs_changed = [
         name
         for name, change in (plan.get("output_changes") or {}).items()
@@ -164,6 +195,7 @@ def summarise(plan: dict, ignored_drift: list[dict], replace_allowed: list[str])
     else:
         lines.append(f"  create:  {len(result['create'])} resources (first apply?)")
     lines += [f"  drift (ignored): {d}" for d in result["drift"]]
+    lines += [f"  AMI change: {a} (every web host will be replaced; pin web_ami_id)" for a in result["ami"]]
     return {**result, "counts": counts, "has_changes": has_changes, "outputs_changed": outputs_changed, "lines": lines}
 
 

@@ -43,8 +43,9 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "web" {
-  name               = "${var.name}-web"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  name                 = "${var.name}-web"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 resource "aws_iam_role_policy_attachment" "ssm_core" {
@@ -99,6 +100,11 @@ data "aws_iam_policy_document" "web" {
     sid       = "DecryptSettingsAndObjects"
     actions   = ["kms:Decrypt"]
     resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${data.aws_region.current.name}.amazonaws.com", "s3.${data.aws_region.current.name}.amazonaws.com"]
+    }
   }
 }
 
@@ -302,9 +308,27 @@ resource "aws_autoscaling_group" "web" {
   }
 
   lifecycle {
+    # The scaling policy below owns the number of hosts once the group exists (as the ECS
+    # autoscaler does for the grading service); min_size and max_size still apply.
+    ignore_changes = [desired_capacity]
     precondition {
       condition     = var.min_size <= var.desired_capacity && var.desired_capacity <= var.max_size
       error_message = "The web Auto Scaling Group needs min_size <= desired_capacity <= max_size."
+    }
+  }
+}
+
+# The web tier scales between min_size and max_size on the hosts' average CPU.
+resource "aws_autoscaling_policy" "cpu" {
+  name                      = "${var.name}-web-cpu-target"
+  autoscaling_group_name    = aws_autoscaling_group.web.name
+  policy_type               = "TargetTrackingScaling"
+  estimated_instance_warmup = 300
+
+  target_tracking_configuration {
+    target_value = var.cpu_target_percent
+    predefined_metric_specification {
+      predefined_metric_type = "ASGAverageCPUUtilization"
     }
   }
 }

@@ -124,3 +124,24 @@ variable "release_wait_seconds" {
   type        = number
   default     = 1800
 }
+
+variable "permissions_boundary_arn" {
+  description = "ARN of the permissions boundary every IAM role of this module carries (docs/iam/README.md)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN."
+  }
+}
+
+variable "cpu_target_percent" {
+  description = "Average CPU utilisation (percent) the web Auto Scaling Group keeps by target tracking between min_size and max_size."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.cpu_target_percent >= 10 && var.cpu_target_percent <= 90
+    error_message = "cpu_target_percent must be from 10 to 90."
+  }
+}

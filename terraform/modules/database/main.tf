@@ -56,8 +56,9 @@ data "aws_iam_policy_document" "monitoring_assume" {
 }
 
 resource "aws_iam_role" "monitoring" {
-  name               = "${var.name}-rds-monitoring"
-  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
+  name                 = "${var.name}-rds-monitoring"
+  assume_role_policy   = data.aws_iam_policy_document.monitoring_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_partition" "current" {}
@@ -75,8 +76,11 @@ resource "aws_db_instance" "this" {
 
   db_name  = var.database_name
   username = var.username
-  password = var.password
-  port     = 5432
+  # Write-only (Terraform >= 1.11): sent to RDS, never stored in the state or shown in a plan;
+  # sent again only when password_version changes.
+  password_wo         = var.password
+  password_wo_version = var.password_version
+  port                = 5432
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
   parameter_group_name   = aws_db_parameter_group.this.name
@@ -152,5 +156,7 @@ resource "aws_ssm_parameter" "password" {
   description = "PostgreSQL password of ${var.name}"
   type        = "SecureString"
   key_id      = var.kms_key_arn
-  value       = var.password
+  # Write-only, like the instance's password: never in the state.
+  value_wo         = var.password
+  value_wo_version = var.password_version
 }

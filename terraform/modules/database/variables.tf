@@ -52,6 +52,12 @@ variable "password" {
   sensitive   = true
 }
 
+variable "password_version" {
+  description = "Version of password: the write-only password is sent to RDS and SSM again only when this changes."
+  type        = number
+  default     = 1
+}
+
 variable "allocated_storage" {
   description = "Initial storage in GiB."
   type        = number
@@ -84,4 +90,14 @@ variable "log_retention_days" {
   description = "Retention of the exported PostgreSQL log groups."
   type        = number
   default     = 365
+}
+
+variable "permissions_boundary_arn" {
+  description = "ARN of the permissions boundary every IAM role of this module carries (docs/iam/README.md)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN."
+  }
 }

@@ -5,6 +5,9 @@ locals {
   health_port    = 8080
   cache_dir      = "/var/cache/gradestack"
   log_group_name = "/ecs/${var.name}-grading"
+  # The worker stops waiting for its running job this long after SIGTERM, leaving 10 s of
+  # stopTimeout to hand queued requests back to the broker and exit before SIGKILL.
+  shutdown_grace_seconds = max(var.stop_timeout_seconds - 10, 5)
 }
 
 data "aws_partition" "current" {}
@@ -98,8 +101,9 @@ data "aws_iam_policy_document" "tasks_assume" {
 
 # Execution role: what ECS itself does before the container starts (pull, logs, secrets).
 resource "aws_iam_role" "execution" {
-  name               = "${var.name}-grading-execution"
-  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
+  name                 = "${var.name}-grading-execution"
+  assume_role_policy   = data.aws_iam_policy_document.tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 resource "aws_iam_role_policy_attachment" "execution" {
@@ -117,6 +121,11 @@ data "aws_iam_policy_document" "execution" {
     sid       = "DecryptSecretsAndImages"
     actions   = ["kms:Decrypt"]
     resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${var.aws_region}.amazonaws.com", "ecr.${var.aws_region}.amazonaws.com"]
+    }
   }
 }
 
@@ -128,8 +137,9 @@ resource "aws_iam_role_policy" "execution" {
 
 # Task role: what the worker may do. Read test data, write results; nothing else.
 resource "aws_iam_role" "task" {
-  name               = "${var.name}-grading-task"
-  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
+  name                 = "${var.name}-grading-task"
+  assume_role_policy   = data.aws_iam_policy_document.tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "task" {
@@ -157,6 +167,11 @@ data "aws_iam_policy_document" "task" {
     sid       = "UseBucketKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${var.aws_region}.amazonaws.com"]
+    }
   }
 }
 
@@ -196,7 +211,10 @@ resource "aws_ecs_task_definition" "grading" {
       image                  = var.container_image
       essential              = true
       readonlyRootFilesystem = true
-      portMappings           = [{ containerPort = local.health_port, protocol = "tcp" }]
+      # SIGTERM, then SIGKILL after stopTimeout (scale-in, rollout): the worker finishes its
+      # running job within WORKER_SHUTDOWN_GRACE_S, hands unstarted ones back, and exits first.
+      stopTimeout  = var.stop_timeout_seconds
+      portMappings = [{ containerPort = local.health_port, protocol = "tcp" }]
       mountPoints = [
         { sourceVolume = "tmp", containerPath = "/tmp", readOnly = false },
         { sourceVolume = "cache", containerPath = local.cache_dir, readOnly = false },
@@ -209,6 +227,7 @@ resource "aws_ecs_task_definition" "grading" {
         { name = "WORKER_CONCURRENCY", value = tostring(var.worker_concurrency) },
         { name = "HEALTH_PORT", value = tostring(local.health_port) },
         { name = "PROBLEM_CACHE_DIR", value = "${local.cache_dir}/problems" },
+        { name = "WORKER_SHUTDOWN_GRACE_S", value = tostring(local.shutdown_grace_seconds) },
       ]
       secrets = [
         { name = "MQ_USERNAME", valueFrom = var.mq_username_parameter_arn },

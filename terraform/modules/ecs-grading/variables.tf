@@ -113,3 +113,24 @@ variable "ecr_keep_images" {
   type        = number
   default     = 30
 }
+
+variable "permissions_boundary_arn" {
+  description = "ARN of the permissions boundary every IAM role of this module carries (docs/iam/README.md)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN."
+  }
+}
+
+variable "stop_timeout_seconds" {
+  description = "Seconds between SIGTERM and SIGKILL when ECS stops a task (Fargate: at most 120); WORKER_SHUTDOWN_GRACE_S is 10 s less."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.stop_timeout_seconds >= 15 && var.stop_timeout_seconds <= 120
+    error_message = "stop_timeout_seconds must be from 15 to 120 (Fargate's maximum)."
+  }
+}

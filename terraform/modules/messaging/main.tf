@@ -62,7 +62,7 @@ resource "aws_mq_broker" "this" {
   user {
     username       = var.username
     password       = var.password
-    console_access = true
+    console_access = var.console_access
   }
 
   lifecycle {
@@ -99,7 +99,11 @@ resource "aws_ssm_parameter" "password" {
   description = "MQ_PASSWORD of ${var.name}"
   type        = "SecureString"
   key_id      = var.kms_key_arn
-  value       = var.password
+  # Write-only: not in the state through this parameter. The broker's user block holds the
+  # password in the state anyway (Amazon MQ users have no write-only argument; terraform/README.md,
+  # "Secrets and the state"), so a digest of it as the version costs nothing and follows every change.
+  value_wo         = var.password
+  value_wo_version = parseint(substr(sha256(var.password), 0, 12), 16)
 }
 
 # Amazon MQ writes its general and audit logs to /aws/amazonmq/broker/<id>/... and

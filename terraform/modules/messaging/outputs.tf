@@ -61,3 +61,8 @@ output "parameter_arns" {
     password  = aws_ssm_parameter.password.arn
   }
 }
+
+output "requests_dead_letter_queue" {
+  description = "Dead-letter queue of the grading requests (ActiveMQ.DLQ.<queue>, from the broker configuration's individualDeadLetterStrategy)."
+  value       = "ActiveMQ.DLQ.${var.requests_queue}"
+}

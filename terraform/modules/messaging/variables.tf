@@ -78,3 +78,9 @@ variable "requests_queue" {
   type        = string
   default     = "grading.requests"
 }
+
+variable "console_access" {
+  description = "Give the broker user ActiveMQ web console access. Off: the web app and the workers connect as this user and need no console (least privilege)."
+  type        = bool
+  default     = false
+}

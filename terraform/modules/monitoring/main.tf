@@ -159,6 +159,207 @@ resource "aws_cloudwatch_metric_alarm" "db_free_storage" {
   ok_actions          = local.alarm_topic
 }
 
+# --- Broker, dead-letter queue, load balancer health, running tasks, connections (issue #17) ---
+
+locals {
+  brokers = { for i, b in var.mq_metric_broker_names : "b${i}" => b }
+  # One alarm per broker metric over every broker instance (the standby publishes nothing).
+  broker_alarms = {
+    cpu   = { metric = "CpuUtilization", threshold = var.mq_cpu_threshold, what = "CPU utilisation" }
+    heap  = { metric = "HeapUsage", threshold = var.mq_heap_threshold, what = "JVM heap usage" }
+    store = { metric = "StorePercentUsage", threshold = var.mq_store_threshold, what = "message store usage" }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_messages" {
+  alarm_name          = "${var.name}-mq-dead-letters"
+  alarm_description   = "${var.dlq_queue} holds more than ${var.dlq_messages_threshold} messages: grading requests that failed every redelivery; inspect and replay them"
+  evaluation_periods  = 1
+  threshold           = var.dlq_messages_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching" # the queue exists only after its first message
+  alarm_actions       = local.alarm_topic
+  ok_actions          = local.alarm_topic
+
+  metric_query {
+    id          = "dlq"
+    expression  = join(" + ", [for k, _ in local.brokers : "FILL(${k}, 0)"])
+    label       = "Dead-lettered grading requests"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.brokers
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/AmazonMQ"
+        metric_name = "QueueSize"
+        dimensions  = { Broker = metric_query.value, Queue = var.dlq_queue }
+        stat        = "Maximum"
+        period      = 60
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "broker" {
+  for_each = local.broker_alarms
+
+  alarm_name          = "${var.name}-mq-${each.key}-high"
+  alarm_description   = "Broker ${each.value.what} above ${each.value.threshold} % on the busiest instance for ${local.evaluation} x ${local.period} s"
+  evaluation_periods  = local.evaluation
+  threshold           = each.value.threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_topic
+  ok_actions          = local.alarm_topic
+
+  metric_query {
+    id          = "busiest"
+    expression  = "MAX([${join(", ", keys(local.brokers))}])"
+    label       = "Broker ${each.value.what} (busiest instance)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.brokers
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/AmazonMQ"
+        metric_name = each.value.metric
+        dimensions  = { Broker = metric_query.value }
+        stat        = "Average"
+        period      = local.period
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "alb_unhealthy_hosts" {
+  alarm_name          = "${var.name}-alb-unhealthy-hosts"
+  alarm_description   = "More than ${var.alb_unhealthy_hosts_threshold} web hosts fail the ALB health check for 3 x 60 s"
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "UnHealthyHostCount"
+  dimensions          = { LoadBalancer = var.load_balancer_arn_suffix, TargetGroup = var.target_group_arn_suffix }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 3
+  threshold           = var.alb_unhealthy_hosts_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_topic
+  ok_actions          = local.alarm_topic
+}
+
+resource "aws_cloudwatch_metric_alarm" "alb_5xx_rate" {
+  alarm_name          = "${var.name}-alb-5xx-rate"
+  alarm_description   = "5xx responses (ALB and web hosts) above ${var.alb_5xx_percent_threshold} % of requests for ${local.evaluation} x ${local.period} s"
+  evaluation_periods  = local.evaluation
+  threshold           = var.alb_5xx_percent_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_topic
+  ok_actions          = local.alarm_topic
+
+  metric_query {
+    id          = "rate"
+    expression  = "100 * (FILL(elb, 0) + FILL(target, 0)) / IF(FILL(requests, 0) > 0, requests, 1)"
+    label       = "5xx responses in percent of requests"
+    return_data = true
+  }
+
+  metric_query {
+    id = "elb"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_ELB_5XX_Count"
+      dimensions  = { LoadBalancer = var.load_balancer_arn_suffix }
+      stat        = "Sum"
+      period      = local.period
+    }
+  }
+
+  metric_query {
+    id = "target"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_Target_5XX_Count"
+      dimensions  = { LoadBalancer = var.load_balancer_arn_suffix, TargetGroup = var.target_group_arn_suffix }
+      stat        = "Sum"
+      period      = local.period
+    }
+  }
+
+  metric_query {
+    id = "requests"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "RequestCount"
+      dimensions  = { LoadBalancer = var.load_balancer_arn_suffix }
+      stat        = "Sum"
+      period      = local.period
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "ecs_tasks_missing" {
+  alarm_name          = "${var.name}-ecs-tasks-below-desired"
+  alarm_description   = "The grading service runs fewer tasks than desired for ${var.ecs_tasks_missing_minutes} minutes (tasks failing to start or crashing)"
+  evaluation_periods  = var.ecs_tasks_missing_minutes
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_topic
+  ok_actions          = local.alarm_topic
+
+  metric_query {
+    id          = "missing"
+    expression  = "desired - running"
+    label       = "Desired minus running grading tasks"
+    return_data = true
+  }
+
+  metric_query {
+    id = "desired"
+    metric {
+      namespace   = "ECS/ContainerInsights"
+      metric_name = "DesiredTaskCount"
+      dimensions  = local.ecs_dims
+      stat        = "Minimum"
+      period      = 60
+    }
+  }
+
+  metric_query {
+    id = "running"
+    metric {
+      namespace   = "ECS/ContainerInsights"
+      metric_name = "RunningTaskCount"
+      dimensions  = local.ecs_dims
+      stat        = "Maximum"
+      period      = 60
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "db_connections" {
+  alarm_name          = "${var.name}-db-connections-high"
+  alarm_description   = "More than ${var.db_connections_threshold} database connections for ${local.evaluation} x ${local.period} s"
+  namespace           = "AWS/RDS"
+  metric_name         = "DatabaseConnections"
+  dimensions          = { DBInstanceIdentifier = var.db_instance_identifier }
+  statistic           = "Maximum"
+  period              = local.period
+  evaluation_periods  = local.evaluation
+  threshold           = var.db_connections_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "missing"
+  alarm_actions       = local.alarm_topic
+  ok_actions          = local.alarm_topic
+}
+
 # --- Dashboard -----------------------------------------------------------------------
 
 resource "aws_cloudwatch_dashboard" "this" {
@@ -201,6 +402,7 @@ resource "aws_cloudwatch_dashboard" "this" {
             ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", var.load_balancer_arn_suffix, "TargetGroup", var.target_group_arn_suffix, { stat = "Sum" }],
             ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", var.load_balancer_arn_suffix, { stat = "Sum" }],
             ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", var.load_balancer_arn_suffix, "TargetGroup", var.target_group_arn_suffix, { stat = "Average", yAxis = "right" }],
+            ["AWS/ApplicationELB", "UnHealthyHostCount", "LoadBalancer", var.load_balancer_arn_suffix, "TargetGroup", var.target_group_arn_suffix, { stat = "Maximum" }],
           ]
         }
       },
@@ -213,11 +415,54 @@ resource "aws_cloudwatch_dashboard" "this" {
           metrics = [
             ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", var.db_instance_identifier, { stat = "Average" }],
             ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", var.db_instance_identifier, { stat = "Minimum", yAxis = "right" }],
+            ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", var.db_instance_identifier, { stat = "Maximum" }],
           ]
         }
       },
       {
-        type = "log", x = 0, y = 12, width = 24, height = 6
+        type = "metric", x = 0, y = 12, width = 8, height = 6
+        properties = {
+          title  = "Grading backlog per task (the autoscaler's figure)"
+          region = var.aws_region
+          period = 60
+          stat   = "Average"
+          metrics = concat(
+            [[{ id = "backlog", expression = "(${join(" + ", [for k, _ in local.brokers : "FILL(${k}, 0)"])}) / IF(tasks > 0, tasks, 1)", label = "Queued requests per running task" }]],
+            [for k, b in local.brokers : ["AWS/AmazonMQ", "QueueSize", "Broker", b, "Queue", var.requests_queue, { id = k, visible = false }]],
+            [["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", var.ecs_cluster_name, "ServiceName", var.ecs_service_name, { id = "tasks", visible = false }]],
+          )
+          annotations = { horizontal = [{ label = "autoscaling target", value = var.backlog_per_task }] }
+        }
+      },
+      {
+        type = "metric", x = 8, y = 12, width = 8, height = 6
+        properties = {
+          title   = "Dead-letter queue (${var.dlq_queue})"
+          region  = var.aws_region
+          period  = 60
+          stat    = "Maximum"
+          metrics = [for b in var.mq_metric_broker_names : ["AWS/AmazonMQ", "QueueSize", "Broker", b, "Queue", var.dlq_queue]]
+        }
+      },
+      {
+        type = "metric", x = 16, y = 12, width = 8, height = 6
+        properties = {
+          title  = "Broker health (percent)"
+          region = var.aws_region
+          period = local.period
+          stat   = "Average"
+          metrics = flatten([
+            for b in var.mq_metric_broker_names : [
+              ["AWS/AmazonMQ", "CpuUtilization", "Broker", b],
+              ["AWS/AmazonMQ", "HeapUsage", "Broker", b],
+              ["AWS/AmazonMQ", "StorePercentUsage", "Broker", b],
+            ]
+          ])
+          yAxis = { left = { min = 0, max = 100 } }
+        }
+      },
+      {
+        type = "log", x = 0, y = 18, width = 24, height = 6
         properties = {
           title  = "Grading worker errors"
           region = var.aws_region

@@ -18,8 +18,14 @@ output "alarm_names" {
       aws_cloudwatch_metric_alarm.response_time.alarm_name,
       aws_cloudwatch_metric_alarm.db_cpu.alarm_name,
       aws_cloudwatch_metric_alarm.db_free_storage.alarm_name,
+      aws_cloudwatch_metric_alarm.db_connections.alarm_name,
+      aws_cloudwatch_metric_alarm.dlq_messages.alarm_name,
+      aws_cloudwatch_metric_alarm.alb_unhealthy_hosts.alarm_name,
+      aws_cloudwatch_metric_alarm.alb_5xx_rate.alarm_name,
+      aws_cloudwatch_metric_alarm.ecs_tasks_missing.alarm_name,
     ],
     [for a in aws_cloudwatch_metric_alarm.queue_size_high : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.broker : a.alarm_name],
   )
 }
 

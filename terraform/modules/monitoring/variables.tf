@@ -101,3 +101,63 @@ variable "db_free_storage_threshold_bytes" {
   type        = number
   default     = 2147483648
 }
+
+variable "dlq_queue" {
+  description = "Dead-letter queue of the grading requests (ActiveMQ.DLQ.grading.requests)."
+  type        = string
+  default     = "ActiveMQ.DLQ.grading.requests"
+}
+
+variable "backlog_per_task" {
+  description = "The grading autoscaler's target backlog per task (drawn on the dashboard's backlog widget)."
+  type        = number
+  default     = 5
+}
+
+variable "dlq_messages_threshold" {
+  description = "Alarm when the dead-letter queue holds more messages than this (0: any)."
+  type        = number
+  default     = 0
+}
+
+variable "mq_cpu_threshold" {
+  description = "Broker CPU utilisation alarm threshold in percent (the busiest broker instance)."
+  type        = number
+  default     = 80
+}
+
+variable "mq_heap_threshold" {
+  description = "Broker JVM heap usage alarm threshold in percent."
+  type        = number
+  default     = 80
+}
+
+variable "mq_store_threshold" {
+  description = "Broker message store usage alarm threshold in percent of its limit."
+  type        = number
+  default     = 80
+}
+
+variable "alb_unhealthy_hosts_threshold" {
+  description = "Alarm when more web hosts than this are unhealthy (0: any)."
+  type        = number
+  default     = 0
+}
+
+variable "alb_5xx_percent_threshold" {
+  description = "Alarm when 5xx responses (ALB and targets) exceed this percentage of requests."
+  type        = number
+  default     = 5
+}
+
+variable "ecs_tasks_missing_minutes" {
+  description = "Alarm when the grading service runs fewer tasks than desired for this many minutes."
+  type        = number
+  default     = 10
+}
+
+variable "db_connections_threshold" {
+  description = "Alarm when the database has more connections than this."
+  type        = number
+  default     = 60
+}

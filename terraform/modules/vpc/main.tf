@@ -165,6 +165,46 @@ resource "aws_vpc_endpoint" "s3" {
 
 data "aws_region" "current" {}
 
+# Interface endpoints (production): grading image pulls (ECR api and dkr; the layers come from
+# S3 through the gateway endpoint above), worker logs, the tasks' secrets and the web hosts'
+# Session Manager traffic reach AWS without the NAT gateways.
+locals {
+  interface_endpoints = var.enable_interface_endpoints ? toset(["ecr.api", "ecr.dkr", "logs", "ssm", "ssmmessages", "ec2messages"]) : toset([])
+}
+
+resource "aws_security_group" "endpoints" {
+  count = var.enable_interface_endpoints ? 1 : 0
+
+  name        = "${var.name}-endpoints"
+  description = "VPC interface endpoints: HTTPS from inside the VPC only"
+  vpc_id      = aws_vpc.this.id
+  tags        = { Name = "${var.name}-endpoints" }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "endpoints_https" {
+  count = var.enable_interface_endpoints ? 1 : 0
+
+  security_group_id = aws_security_group.endpoints[0].id
+  description       = "HTTPS from the VPC (web hosts, grading tasks)"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = var.vpc_cidr
+}
+
+resource "aws_vpc_endpoint" "interface" {
+  for_each = local.interface_endpoints
+
+  vpc_id              = aws_vpc.this.id
+  service_name        = "com.amazonaws.${data.aws_region.current.name}.${each.key}"
+  vpc_endpoint_type   = "Interface"
+  subnet_ids          = aws_subnet.private[*].id
+  security_group_ids  = [aws_security_group.endpoints[0].id]
+  private_dns_enabled = true
+
+  tags = { Name = "${var.name}-${replace(each.key, ".", "-")}" }
+}
+
 # --- Flow logs -----------------------------------------------------------------------
 
 resource "aws_cloudwatch_log_group" "flow_logs" {
@@ -184,8 +224,9 @@ data "aws_iam_policy_document" "flow_logs_assume" {
 }
 
 resource "aws_iam_role" "flow_logs" {
-  name               = "${var.name}-vpc-flow-logs"
-  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
+  name                 = "${var.name}-vpc-flow-logs"
+  assume_role_policy   = data.aws_iam_policy_document.flow_logs_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "flow_logs" {

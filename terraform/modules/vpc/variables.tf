@@ -53,3 +53,19 @@ variable "kms_key_arn" {
   description = "KMS key that encrypts the flow log group."
   type        = string
 }
+
+variable "permissions_boundary_arn" {
+  description = "ARN of the permissions boundary every IAM role of this module carries (docs/iam/README.md)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN."
+  }
+}
+
+variable "enable_interface_endpoints" {
+  description = "Create interface endpoints for ECR (api, dkr), CloudWatch Logs and SSM (ssm, ssmmessages, ec2messages) in the private subnets."
+  type        = bool
+  default     = false
+}
