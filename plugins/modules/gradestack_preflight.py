@@ -29,7 +29,7 @@ options:
     type: list
     elements: str
     default: []
-    description: Environment groups whose settings the environment takes (lowest precedence first); their files are sources too.
+    description: Groups whose settings the environment takes (lowest precedence first); their files are sources too.
   cloud: {type: bool, required: true, description: Whether the environment runs on AWS.}
   settings: {type: dict, required: true, description: Non-secret settings by name.}
   secrets: {type: dict, required: true, no_log: true, description: Secret values by name; failed reads as null.}
