@@ -25,6 +25,11 @@ description:
 options:
   environment_name: {type: str, required: true, description: The environment being deployed.}
   environment_groups: {type: list, elements: str, required: true, description: Environment groups the host is in.}
+  inherited_groups:
+    type: list
+    elements: str
+    default: []
+    description: Groups whose settings the environment takes (lowest precedence first); their files are sources too.
   cloud: {type: bool, required: true, description: Whether the environment runs on AWS.}
   settings: {type: dict, required: true, description: Non-secret settings by name.}
   secrets: {type: dict, required: true, no_log: true, description: Secret values by name; failed reads as null.}
@@ -427,7 +432,8 @@ def check_inventory(report: Report, env: str, groups: list[str]) -> None:
 def run_checks(params: dict, repo_root: str) -> Report:
     env = params["environment_name"]
     groups = params["environment_groups"]
-    sources = setting_sources(params["group_vars_dirs"], groups, repo_root)
+    inherited = params.get("inherited_groups") or []
+    sources = setting_sources(params["group_vars_dirs"], [*inherited, *groups], repo_root)
     report = Report(sources)
     report.note_effective(params["settings"])
     check_inventory(report, env, groups)
@@ -458,6 +464,7 @@ def main() -> None:
         argument_spec={
             "environment_name": {"type": "str", "required": True},
             "environment_groups": {"type": "list", "elements": "str", "required": True},
+            "inherited_groups": {"type": "list", "elements": "str", "default": []},
             "cloud": {"type": "bool", "required": True},
             "settings": {"type": "dict", "required": True},
             "secrets": {"type": "dict", "required": True, "no_log": True},

@@ -15,7 +15,9 @@ import pytest
 
 from testsupport.ansible import REPO, playbook_env, run_playbook
 
-PREFLIGHT = "playbooks/preflight.yml"
+# The preflight stage alone, through the entry playbook a user runs.
+PREFLIGHT = "deploy.yml"
+ONLY_PREFLIGHT = ["--tags", "preflight"]
 GOOD_DB_PASSWORD = "Sx8kq2LmPz9w"  # noqa: S105  (test value stored in moto only)
 GOOD_MQ_PASSWORD = "Qm4vT8nRz2Lp7Kx"  # noqa: S105
 GOOD_WEB_SECRET_KEY = "7c1e9a4f0b2d8e6a3f5c7b9d1e0a2c4f6b8d0e2a"  # noqa: S105
@@ -63,7 +65,7 @@ def test_deploy_without_inventory_targets_local():
 
 @pytest.mark.parametrize("environment", ["dev", "staging", "production"])
 def test_good_cloud_settings_pass(environment, cloud_env):
-    result = run_playbook(PREFLIGHT, inventory=f"inventories/{environment}", env=cloud_env)
+    result = run_playbook(PREFLIGHT, args=ONLY_PREFLIGHT, inventory=f"inventories/{environment}", env=cloud_env)
     assert result.returncode == 0, result.stdout
     assert f"Preflight passed for {environment}" in result.stdout
     assert "Deploying as arn:aws:sts::" in result.stdout
@@ -74,7 +76,7 @@ def test_good_cloud_settings_pass(environment, cloud_env):
 
 
 def test_dev_warns_about_ssh_open_to_the_world(cloud_env):
-    result = run_playbook(PREFLIGHT, inventory="inventories/dev", env=cloud_env)
+    result = run_playbook(PREFLIGHT, args=ONLY_PREFLIGHT, inventory="inventories/dev", env=cloud_env)
     assert result.returncode == 0, result.stdout
     assert "WARNING ssh_cidr_blocks (group_vars/dev.yml): SSH is open to the whole internet" in result.stdout
 
@@ -111,7 +113,7 @@ BAD_LOCAL_SETTINGS = [
 
 @pytest.mark.parametrize(("overrides", "setting", "reason"), BAD_LOCAL_SETTINGS)
 def test_each_bad_setting_fails_naming_setting_and_fix(overrides, setting, reason):
-    result = run_playbook(PREFLIGHT, extra_vars=overrides)
+    result = run_playbook(PREFLIGHT, args=ONLY_PREFLIGHT, extra_vars=overrides)
     assert result.returncode != 0, result.stdout
     problems = problems_of(result.stdout)
     matching = [line for line in problems if line.startswith(f"{setting} (") and reason in line]
@@ -129,7 +131,7 @@ def test_several_bad_settings_are_all_listed_in_one_run():
         "enable_ssh_access": True,
         "ssh_cidr_blocks": ["::/0"],
     }
-    result = run_playbook(PREFLIGHT, extra_vars=overrides)
+    result = run_playbook(PREFLIGHT, args=ONLY_PREFLIGHT, extra_vars=overrides)
     assert result.returncode != 0
     problems = problems_of(result.stdout)
     named = {line.split(" (", 1)[0] for line in problems}
@@ -142,6 +144,7 @@ def test_several_bad_settings_are_all_listed_in_one_run():
 def test_ssh_open_to_the_world_is_refused_outside_dev(cloud_env):
     result = run_playbook(
         PREFLIGHT,
+        args=ONLY_PREFLIGHT,
         inventory="inventories/production",
         env=cloud_env,
         extra_vars={"enable_ssh_access": True, "ssh_cidr_blocks": ["0.0.0.0/0"]},
@@ -152,7 +155,7 @@ def test_ssh_open_to_the_world_is_refused_outside_dev(cloud_env):
 
 def test_missing_credentials_give_one_clear_line():
     env = playbook_env(aws={"AWS_DEFAULT_REGION": "ap-northeast-2"})
-    result = run_playbook(PREFLIGHT, inventory="inventories/staging", env=env)
+    result = run_playbook(PREFLIGHT, args=ONLY_PREFLIGHT, inventory="inventories/staging", env=env)
     assert result.returncode != 0
     problems = problems_of(result.stdout)
     assert problems == [
@@ -171,7 +174,7 @@ def test_missing_tool_is_named_with_install_hint(cloud_env):
     # The same PATH without the directories that hold terraform.
     path = [d for d in cloud_env["PATH"].split(os.pathsep) if not (Path(d) / "terraform").exists()]
     env = dict(cloud_env, PATH=os.pathsep.join(path))
-    result = run_playbook(PREFLIGHT, inventory="inventories/production", env=env)
+    result = run_playbook(PREFLIGHT, args=ONLY_PREFLIGHT, inventory="inventories/production", env=env)
     assert result.returncode != 0
     problems = problems_of(result.stdout)
     assert any(line.startswith("tool terraform: not found") and "install Terraform" in line for line in problems), (
@@ -203,7 +206,7 @@ def test_plain_text_secret_in_group_vars_is_an_error(cloud_env, tmp_path, enviro
     with (copy / "group_vars" / f"{environment}.yml").open("a") as handle:
         handle.write(f'{secret}: "{value}"\n')
     env = dict(cloud_env, ANSIBLE_CONFIG=str(copy / "ansible.cfg"))
-    result = run_playbook(PREFLIGHT, inventory=f"inventories/{environment}", env=env, cwd=copy)
+    result = run_playbook(PREFLIGHT, args=ONLY_PREFLIGHT, inventory=f"inventories/{environment}", env=env, cwd=copy)
     assert result.returncode != 0
     problems = problems_of(result.stdout)
     assert any(
@@ -215,7 +218,7 @@ def test_plain_text_secret_in_group_vars_is_an_error(cloud_env, tmp_path, enviro
 def test_missing_web_secret_key_in_ssm_is_named(cloud_env, moto_server):
     ssm = boto3.client("ssm", endpoint_url=moto_server.endpoint, **_boto_args(moto_server))
     ssm.delete_parameter(Name="/gradestack/production/web_secret_key")
-    result = run_playbook(PREFLIGHT, inventory="inventories/production", env=cloud_env)
+    result = run_playbook(PREFLIGHT, args=ONLY_PREFLIGHT, inventory="inventories/production", env=cloud_env)
     assert result.returncode != 0
     problems = problems_of(result.stdout)
     assert any(
@@ -227,7 +230,11 @@ def test_missing_web_secret_key_in_ssm_is_named(cloud_env, moto_server):
 
 def test_secrets_path_other_than_the_stacks_is_refused(cloud_env):
     result = run_playbook(
-        PREFLIGHT, inventory="inventories/dev", env=cloud_env, extra_vars={"secrets_ssm_prefix": "/elsewhere/dev"}
+        PREFLIGHT,
+        args=ONLY_PREFLIGHT,
+        inventory="inventories/dev",
+        env=cloud_env,
+        extra_vars={"secrets_ssm_prefix": "/elsewhere/dev"},
     )
     assert result.returncode != 0
     problems = problems_of(result.stdout)

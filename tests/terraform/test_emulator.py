@@ -34,7 +34,7 @@ from testsupport.terraform import (
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 
-DRIFT_FILE = Path(__file__).with_name("emulator_drift.yml")
+DRIFT_FILE = TERRAFORM_DIR / "emulator_drift.yml"
 REPORT = REPO / "reports" / "terraform" / "emulator.json"
 MEASURED: dict[str, dict] = {}
 # What enable_deletion_protection / db_deletion_protection guard.
