@@ -8,4 +8,5 @@ cd "$REPO"
 . scripts/lib.sh
 command -v terraform >/dev/null || die "terraform is not installed (https://developer.hashicorp.com/terraform/install)"
 step "terraform fmt -check"
-terraform fmt -check -recursive -diff terraform
+# fmt needs no provider: an explicit empty CLI configuration, never the caller's ~/.terraformrc.
+TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive -diff terraform
