@@ -85,9 +85,13 @@ class JudgeReport:
     memory_kb: int = 0
     tests: list[TestReport] = field(default_factory=list)
     detail: str = ""
+    # IE because the host failed (sandbox.SandboxHostError), not the judge's logic: the
+    # worker judges again or hands the job back. Internal, never serialised.
+    host_failure: bool = False
 
     def to_dict(self, with_outputs: bool = False) -> dict:
         body = asdict(self)
+        body.pop("host_failure")
         if not with_outputs:
             for test in body["tests"]:
                 test.pop("output_excerpt", None)
@@ -180,6 +184,9 @@ class Judge:
         except (sandbox.SandboxError, WorkspaceError, OSError) as exc:
             report.verdict = "IE"
             report.detail = f"internal error: {type(exc).__name__}: {exc}"[:1000]
+            report.host_failure = isinstance(exc, sandbox.SandboxHostError) or (
+                isinstance(exc, OSError) and sandbox.is_host_errno(exc.errno)
+            )
         return report
 
     def _build(self, job: JobDir, lang: Language, source: bytes, report: JudgeReport) -> list[str] | None:

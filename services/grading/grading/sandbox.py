@@ -18,6 +18,7 @@ What every run gets (see SECURITY.md for the threat model):
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import os
@@ -42,6 +43,23 @@ SUPERVISOR_GRACE_S = 10.0
 
 class SandboxError(RuntimeError):
     """The sandbox itself failed (not the program in it): an internal error, never a verdict."""
+
+
+class SandboxHostError(SandboxError):
+    """The host ran short of a kernel resource, or could not start the supervisor at all.
+
+    Never the submission's doing (every slot uid is ours alone and emptied after each run),
+    so the worker judges again or hands the job back instead of giving a verdict.
+    """
+
+
+# Errors of the kernel or of this container's limits (processes, descriptors, memory):
+# another try, later or on another worker, can succeed.
+HOST_ERRNOS = frozenset({errno.EAGAIN, errno.ENFILE, errno.EMFILE, errno.ENOMEM})
+
+
+def is_host_errno(number: int | None) -> bool:
+    return number in HOST_ERRNOS
 
 
 @dataclass(frozen=True)
@@ -226,7 +244,7 @@ def run(
     except OSError as exc:
         for fd in (out_r, err_r, report_r):
             os.close(fd)
-        raise SandboxError(f"cannot start the sandbox supervisor {command[0]}: {exc.strerror}") from exc
+        raise SandboxHostError(f"cannot start the sandbox supervisor {command[0]}: {exc.strerror}") from exc
     finally:
         for fd in (stdin_fd, out_w, err_w, report_w):
             os.close(fd)
@@ -364,13 +382,27 @@ def _drain(fd: int, buffer: bytearray, cap: int, chunk_size: int) -> tuple[bytes
     return bytes(buffer), overflowed
 
 
+def _setup_error(error: str) -> SandboxError:
+    """The supervisor's `error [errno=N ]<what>: <strerror>` line as the right exception.
+
+    The supervisor reports a failed system call with its errno (sandbox_exec.c, fail());
+    the number, not the message text, says whether the host is to blame.
+    """
+    number = None
+    if error.startswith("errno="):
+        code, _, error = error.partition(" ")
+        number = int(code[6:]) if code[6:].isdigit() else None
+    message = f"sandbox setup failed: {error}"
+    return SandboxHostError(message) if is_host_errno(number) else SandboxError(message)
+
+
 def _parse_report(
     report: str, stdout: bytes, stderr: bytes, *, output_exceeded: bool, wall_exceeded: bool, wall_ms: int
 ) -> RunResult:
     lines = report.splitlines()
     errors = [line[6:] for line in lines if line.startswith("error ")]
     if errors:
-        raise SandboxError(f"sandbox setup failed: {errors[0]}")
+        raise _setup_error(errors[0])
     final = next((line for line in reversed(lines) if line.startswith("ok ")), None)
     if final is None:
         raise SandboxError(f"sandbox supervisor gave no report (got {report[:200]!r})")

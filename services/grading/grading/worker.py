@@ -34,7 +34,6 @@ Delivery guarantees (at-least-once, nothing lost):
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -73,16 +72,6 @@ RECEIPT_TIMEOUT_S = 15.0
 PUBLISH_PATIENCE_S = 120.0
 REMEMBER_DONE = 2048
 INFRA_BACKOFF_S = (0.5, 1.0, 2.0, 4.0)
-# How a sandbox infrastructure failure reads in a report's detail (judge.py turns a
-# SandboxError or OSError into IE with the message): resource exhaustion of the kernel
-# or of this container, never something the submission could have caused, since every
-# slot uid is ours alone (slots.py) and is emptied after every run.
-INFRA_MARKERS = (
-    os.strerror(errno.EAGAIN),  # fork/exec under RLIMIT_NPROC, or the kernel's pid limit
-    os.strerror(errno.ENFILE),
-    os.strerror(errno.EMFILE),
-    "cannot start the sandbox supervisor",
-)
 
 
 class PermanentJobError(Exception):
@@ -102,7 +91,8 @@ class WatchdogExpiredError(Exception):
 
 
 def is_infrastructure_failure(report: JudgeReport) -> bool:
-    return report.verdict == "IE" and any(marker in report.detail for marker in INFRA_MARKERS)
+    """IE caused by the host (judge.JudgeReport.host_failure), never by the submission."""
+    return report.verdict == "IE" and report.host_failure
 
 
 @dataclass

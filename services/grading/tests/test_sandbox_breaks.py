@@ -300,3 +300,11 @@ started.wait()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert job_dirs(work_dir) == []
+
+
+def test_a_failed_setup_call_is_the_judges_error_not_the_hosts(slot: sandbox.Slot, tmp_path: Path) -> None:
+    """The supervisor reports errno with a failed call: ENOENT from chdir is no host shortage."""
+    with pytest.raises(sandbox.SandboxError, match="chdir") as raised:
+        missing = tmp_path / "missing"
+        sandbox.run(["/bin/true"], slot=slot, cwd=missing, limits=run_limits(), env=RUN_ENV, run_phase=True)
+    assert not isinstance(raised.value, sandbox.SandboxHostError)

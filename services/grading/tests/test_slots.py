@@ -164,7 +164,7 @@ def inject_eagain(monkeypatch, times: int) -> list[int]:
     def run(*args, **kwargs):
         if kwargs["run_phase"] and len(failed) < times:
             failed.append(1)
-            raise sandbox.SandboxError("sandbox setup failed: exec: Resource temporarily unavailable")
+            raise sandbox.SandboxHostError("sandbox setup failed: exec: Resource temporarily unavailable")
         return real_run(*args, **kwargs)
 
     monkeypatch.setattr(sandbox, "run", run)

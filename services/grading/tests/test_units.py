@@ -3,7 +3,9 @@ metrics records, the seccomp policy, and the S3 problem cache (against moto)."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import signal
 import uuid
 from pathlib import Path
@@ -11,13 +13,14 @@ from pathlib import Path
 import boto3
 import pytest
 from gradestack_protocol import GradingRequest, MessageError, load_problem
-from grading import seccomp_policy, telemetry
+from grading import judge as judge_module
+from grading import sandbox, seccomp_policy, telemetry
 from grading.config import ConfigError, WorkerConfig
 from grading.judge import Judge, JudgeConfig, classify
 from grading.languages import COMPILE_FLAGS, get_languages
 from grading.problem_store import ProblemNotFoundError, ProblemStore, upload_problem
 from grading.sandbox import RunResult, Slot
-from grading.worker import Delivery, _ids_from
+from grading.worker import Delivery, _ids_from, is_infrastructure_failure
 
 from .conftest import PROBLEMS
 
@@ -221,3 +224,33 @@ def test_unknown_problem_is_a_permanent_error(s3_bucket, tmp_path: Path) -> None
         ProblemStore(s3, bucket, tmp_path / "cache").get("no-such")
     with pytest.raises(MessageError):
         ProblemStore(s3, bucket, tmp_path / "cache").get("../etc")
+
+
+@pytest.mark.parametrize(
+    ("line", "host"),
+    [
+        ("errno=11 exec: Resource temporarily unavailable", True),
+        ("errno=24 open bpf: Too many open files", True),
+        ("errno=2 chdir: No such file or directory", False),
+        ("invalid value for --cpu-ms: x", False),
+    ],
+)
+def test_supervisor_errors_blame_the_host_by_errno(line: str, host: bool) -> None:
+    error = sandbox._setup_error(line)
+    assert isinstance(error, sandbox.SandboxError)
+    assert isinstance(error, sandbox.SandboxHostError) is host
+
+
+def test_a_host_shortage_is_marked_and_never_serialised(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OSError of the host (EMFILE) while preparing the job: IE with host_failure, which the
+    worker retries (worker.is_infrastructure_failure); the report's JSON does not carry the flag."""
+
+    def no_descriptors(*_args, **_kwargs):
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+    monkeypatch.setattr(judge_module, "JobDir", no_descriptors)
+    problem = load_problem(PROBLEMS / "aplusb")
+    report = Judge(Slot(index=0, uid=1, gid=1), JudgeConfig()).judge(problem, "python3", "print(1)")
+    assert (report.verdict, report.host_failure) == ("IE", True)
+    assert is_infrastructure_failure(report)
+    assert "host_failure" not in report.to_dict()

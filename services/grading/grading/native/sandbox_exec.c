@@ -85,7 +85,8 @@ static void report(const char *fmt, ...) {
 }
 
 static void fail(const char *what) {
-    report("error %s: %s\n", what, strerror(errno));
+    /* errno first, as a number: the worker decides from it whether the host is to blame. */
+    report("error errno=%d %s: %s\n", errno, what, strerror(errno));
     _exit(127);
 }
 
