@@ -36,6 +36,10 @@ from typing import Any
 
 import yaml
 
+# The sibling helper, also when a test loads this file by path (scripts/ is no package).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generated_docs
+
 REPO = Path(__file__).resolve().parent.parent
 ROLES = REPO / "roles"
 BEGIN = "<!-- BEGIN_ROLE_DOCS -->"
@@ -200,13 +204,7 @@ def updated_readme(role: Role) -> tuple[Path, str, str]:
     """(path, current text, text with a fresh generated block)."""
     readme = role.path / "README.md"
     current = readme.read_text() if readme.exists() else ""
-    block = render_block(role)
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        new = head + block + rest.split(END, 1)[1]
-    else:
-        new = (current.rstrip("\n") or f"# {role.name}") + "\n\n" + block + "\n"
-    return readme, current, new
+    return readme, current, generated_docs.splice(current or f"# {role.name}\n", render_block(role), BEGIN, END)
 
 
 # --- Consistency of the spec and the defaults ----------------------------------------------------------
@@ -292,21 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--roles", type=Path, default=ROLES, help="roles directory (default: roles/)")
     args = parser.parse_args(argv)
 
-    stale, disagreements = [], []
-    for path in role_dirs(args.roles):
-        role = load_role(path)
-        disagreements += problems(role)
-        readme, current, new = updated_readme(role)
-        if current == new:
-            continue
-        if args.check:
-            stale.append(readme)
-        else:
-            readme.write_text(new)
-            print(f"updated {readme.relative_to(REPO) if readme.is_relative_to(REPO) else readme}")
-    if stale:
-        names = "\n  ".join(str(p) for p in stale)
-        print(f"stale role READMEs (run scripts/role_docs.py):\n  {names}", file=sys.stderr)
+    roles = [load_role(path) for path in role_dirs(args.roles)]
+    disagreements = [problem for role in roles for problem in problems(role)]
+    readmes = (updated_readme(role) for role in roles)
+    stale = generated_docs.sync(readmes, check=args.check, generator="scripts/role_docs.py")
     if disagreements:
         print("role interface problems:\n  " + "\n  ".join(disagreements), file=sys.stderr)
     return 1 if stale or disagreements else 0

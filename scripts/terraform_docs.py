@@ -22,6 +22,10 @@ from typing import Any
 
 import hcl2
 
+# The sibling helper, also when a test loads this file by path (scripts/ is no package).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generated_docs
+
 REPO = Path(__file__).resolve().parent.parent
 TERRAFORM = REPO / "terraform"
 BEGIN = "<!-- BEGIN_TF_DOCS -->"
@@ -146,14 +150,7 @@ def updated_readme(module_dir: Path) -> tuple[Path, str, str]:
     """(path, current text, text with fresh tables)."""
     readme = module_dir / "README.md"
     current = readme.read_text() if readme.exists() else f"# {module_dir.name}\n"
-    tables = render_tables(module_dir)
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        new = head + tables + tail
-    else:
-        new = current.rstrip("\n") + "\n\n" + tables + "\n"
-    return readme, current, new
+    return readme, current, generated_docs.splice(current, render_tables(module_dir), BEGIN, END)
 
 
 def module_dirs(root: Path = TERRAFORM) -> list[Path]:
@@ -167,21 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=TERRAFORM, help="terraform directory (default: terraform/)")
     args = parser.parse_args(argv)
 
-    stale = []
-    for module_dir in module_dirs(args.root):
-        readme, current, new = updated_readme(module_dir)
-        if current == new:
-            continue
-        if args.check:
-            stale.append(readme)
-        else:
-            readme.write_text(new)
-            print(f"updated {readme.relative_to(REPO) if readme.is_relative_to(REPO) else readme}")
-    if stale:
-        names = "\n  ".join(str(p) for p in stale)
-        print(f"stale Terraform README tables (run scripts/terraform_docs.py):\n  {names}", file=sys.stderr)
-        return 1
-    return 0
+    readmes = (updated_readme(module_dir) for module_dir in module_dirs(args.root))
+    return 1 if generated_docs.sync(readmes, check=args.check, generator="scripts/terraform_docs.py") else 0
 
 
 if __name__ == "__main__":
