@@ -40,13 +40,13 @@ sys.path.insert(0, str(REPO))
 
 import boto3  # noqa: E402
 import stomp  # noqa: E402
+from gradestack_grading import sandbox  # noqa: E402
+from gradestack_grading.judge import RUN_ENV, Judge  # noqa: E402
+from gradestack_grading.languages import get_languages  # noqa: E402
+from gradestack_grading.problem_store import upload_problem  # noqa: E402
 from gradestack_protocol import GradingRequest, GradingResult, load_problem  # noqa: E402
 from gradestack_protocol.broker import BrokerSettings, connect  # noqa: E402
 from gradestack_protocol.messages import REQUEST_QUEUE, RESULT_QUEUE  # noqa: E402
-from grading import sandbox  # noqa: E402
-from grading.judge import RUN_ENV, Judge  # noqa: E402
-from grading.languages import get_languages  # noqa: E402
-from grading.problem_store import upload_problem  # noqa: E402
 
 from testsupport.activemq import start_activemq  # noqa: E402
 from testsupport.moto import start_moto  # noqa: E402

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from grading import sandbox
-from grading.judge import Judge
+from gradestack_grading import sandbox
+from gradestack_grading.judge import Judge
 
 from testsupport.ci import require
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from gradestack_grading import checkers
 from gradestack_protocol import Checker
-from grading import checkers
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
+from gradestack_grading.judge import Judge, JudgeReport
+from gradestack_grading.worker import Worker, _result_from
 from gradestack_protocol import GradingRequest, GradingResult, load_problem
-from grading.judge import Judge, JudgeReport
-from grading.worker import Worker, _result_from
 
 from .conftest import PROBLEMS, require_root
 from .test_cli import cli

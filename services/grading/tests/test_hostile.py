@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
+from gradestack_grading import sandbox
+from gradestack_grading.judge import Judge, JudgeConfig
 from gradestack_protocol import load_problem
-from grading import sandbox
-from grading.judge import Judge, JudgeConfig
 
 from .conftest import HOSTILE, TEST_UID_BASE, language_of, require_root
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gradestack_grading.judge import Judge
 from gradestack_protocol import load_problem
-from grading.judge import Judge
 
 from .conftest import PROBLEMS, language_of
 

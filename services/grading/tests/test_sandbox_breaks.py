@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from gradestack_grading import sandbox
+from gradestack_grading.judge import Judge
+from gradestack_grading.workspace import JOB_PREFIX, JobDir
 from gradestack_protocol import load_problem
-from grading import sandbox
-from grading.judge import Judge
-from grading.workspace import JOB_PREFIX, JobDir
 
 from .conftest import HOSTILE, TEST_UID_BASE, require_root
 from .test_hostile import slot_processes
@@ -284,8 +284,8 @@ def test_jobs_still_open_at_interpreter_exit_are_removed(work_dir: Path) -> None
     script = f"""
 import threading, time
 from pathlib import Path
-from grading.sandbox import Slot
-from grading.workspace import JobDir
+from gradestack_grading.sandbox import Slot
+from gradestack_grading.workspace import JobDir
 
 started = threading.Event()
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pyseccomp as seccomp
 import pytest
+from gradestack_grading import sandbox, seccomp_policy
+from gradestack_grading.judge import RUN_ENV, Judge
+from gradestack_grading.languages import get_languages
 from gradestack_protocol import load_problem
-from grading import sandbox, seccomp_policy
-from grading.judge import RUN_ENV, Judge
-from grading.languages import get_languages
 
 from .conftest import PROBLEMS, language_of
 

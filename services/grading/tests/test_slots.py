@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gradestack_grading import cli, sandbox, slots, watchdog, worker
+from gradestack_grading.config import WorkerConfig
+from gradestack_grading.judge import Judge, JudgeConfig
+from gradestack_grading.slots import Slot, SlotError, acquire_slots
 from gradestack_protocol import GradingRequest, load_problem
-from grading import cli, sandbox, slots, watchdog, worker
-from grading.config import WorkerConfig
-from grading.judge import Judge, JudgeConfig
-from grading.slots import Slot, SlotError, acquire_slots
 
 from .conftest import PROBLEMS, TEST_UID_BASE, require_root
 from .test_worker_integration import slot_processes
@@ -74,7 +74,7 @@ def test_a_killed_holder_releases_its_lease(lease_dir: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from grading.slots import acquire_slots; "
+            "import sys, time; from pathlib import Path; from gradestack_grading.slots import acquire_slots; "
             f"print(acquire_slots(1, {BASE}, 4, Path({str(lease_dir)!r}))[0].uid, flush=True); time.sleep(600)",
         ],
         stdout=subprocess.PIPE,
@@ -245,7 +245,7 @@ def test_kill_slot_kills_every_process_of_the_slot_uid(sleeper) -> None:
 
 
 def test_health_reports_counters_and_why_it_is_not_ready() -> None:
-    from grading import health  # noqa: PLC0415
+    from gradestack_grading import health  # noqa: PLC0415
 
     probe = health.ReadinessProbe(lambda: True, lambda: None, stalls=lambda: ["slot uid 1: job over its budget"])
     app = health.create_app(probe, "w-1", liveness=lambda: "", counters=lambda: {"ie_total": 0})

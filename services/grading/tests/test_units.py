@@ -12,15 +12,15 @@ from pathlib import Path
 
 import boto3
 import pytest
+from gradestack_grading import judge as judge_module
+from gradestack_grading import sandbox, seccomp_policy, telemetry
+from gradestack_grading.config import ConfigError, WorkerConfig
+from gradestack_grading.judge import Judge, JudgeConfig, classify
+from gradestack_grading.languages import COMPILE_FLAGS, get_languages
+from gradestack_grading.problem_store import ProblemNotFoundError, ProblemStore, upload_problem
+from gradestack_grading.sandbox import RunResult, Slot
+from gradestack_grading.worker import Delivery, _ids_from, is_infrastructure_failure
 from gradestack_protocol import GradingRequest, MessageError, load_problem
-from grading import judge as judge_module
-from grading import sandbox, seccomp_policy, telemetry
-from grading.config import ConfigError, WorkerConfig
-from grading.judge import Judge, JudgeConfig, classify
-from grading.languages import COMPILE_FLAGS, get_languages
-from grading.problem_store import ProblemNotFoundError, ProblemStore, upload_problem
-from grading.sandbox import RunResult, Slot
-from grading.worker import Delivery, _ids_from, is_infrastructure_failure
 
 from .conftest import PROBLEMS
 

@@ -40,14 +40,14 @@ from pathlib import Path
 import boto3
 import pytest
 import stomp
+from gradestack_grading import sandbox, watchdog
+from gradestack_grading.config import WorkerConfig
+from gradestack_grading.judge import JudgeConfig
+from gradestack_grading.problem_store import upload_problem
+from gradestack_grading.worker import Worker
 from gradestack_protocol import GradingRequest, GradingResult
 from gradestack_protocol.broker import BrokerSettings, connect
 from gradestack_protocol.messages import DEAD_LETTER_QUEUE, REQUEST_QUEUE, RESULT_QUEUE
-from grading import sandbox, watchdog
-from grading.config import WorkerConfig
-from grading.judge import JudgeConfig
-from grading.problem_store import upload_problem
-from grading.worker import Worker
 
 from testsupport.activemq import ActiveMQServer, start_activemq
 from testsupport.ports import free_port, wait_for_port

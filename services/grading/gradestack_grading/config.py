@@ -40,7 +40,7 @@ from pathlib import Path
 
 from gradestack_protocol.broker import BrokerSettings
 
-from grading.slots import DEFAULT_LEASE_DIR, DEFAULT_UID_BASE, DEFAULT_UID_COUNT, MIN_UID_BASE
+from gradestack_grading.slots import DEFAULT_LEASE_DIR, DEFAULT_UID_BASE, DEFAULT_UID_COUNT, MIN_UID_BASE
 
 
 class ConfigError(ValueError):

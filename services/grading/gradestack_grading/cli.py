@@ -1,4 +1,4 @@
-"""Command line: ``python -m grading judge ...`` (problem setters) and ``python -m grading worker``.
+"""Command line: ``python -m gradestack_grading judge ...`` (problem setters) and ``... worker``.
 
 ``judge`` is for problem setters: it prints every test's detail (checker message, exit
 code or signal), hidden tests included, each marked ``"visible"`` as the problem's
@@ -49,8 +49,8 @@ def _exit_on_termination() -> None:
 
 def _judge(args: argparse.Namespace) -> int:
     # Imported here so `--help` and argument errors work without the sandbox's dependencies.
-    from grading import slots  # noqa: PLC0415
-    from grading.judge import Judge, JudgeConfig  # noqa: PLC0415
+    from gradestack_grading import slots  # noqa: PLC0415
+    from gradestack_grading.judge import Judge, JudgeConfig  # noqa: PLC0415
 
     try:
         problem = load_problem(args.problem)
@@ -93,7 +93,7 @@ def _judge(args: argparse.Namespace) -> int:
 
 
 def _worker(_args: argparse.Namespace) -> int:
-    from grading.worker import run_worker  # noqa: PLC0415  (the judge CLI must not need boto3/stomp)
+    from gradestack_grading.worker import run_worker  # noqa: PLC0415  (the judge CLI must not need boto3/stomp)
 
     return run_worker()
 
@@ -101,7 +101,7 @@ def _worker(_args: argparse.Namespace) -> int:
 def _upload(args: argparse.Namespace) -> int:
     import boto3  # noqa: PLC0415
 
-    from grading.problem_store import upload_problem  # noqa: PLC0415
+    from gradestack_grading.problem_store import upload_problem  # noqa: PLC0415
 
     s3 = boto3.client("s3")
     for directory in args.directories:
@@ -115,7 +115,7 @@ def _upload(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m grading", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m gradestack_grading", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     judge = commands.add_parser("judge", help="judge one source file against a problem directory, print JSON")
     judge.add_argument("--problem", required=True, help="problem directory (problem.json, tests/NN.in|out)")

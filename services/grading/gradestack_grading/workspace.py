@@ -55,7 +55,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from grading import sandbox
+from gradestack_grading import sandbox
 
 MAX_PROGRAM_BYTES = 64 * 1024 * 1024
 JOB_PREFIX = "gradestack-job-"

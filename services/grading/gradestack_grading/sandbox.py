@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from grading import seccomp_policy
-from grading.slots import Slot, acquire_slot  # noqa: F401  (moved; judge, workspace and callers use sandbox.Slot)
+from gradestack_grading import seccomp_policy
+from gradestack_grading.slots import Slot, acquire_slot  # noqa: F401  (moved; judge, workspace and callers use sandbox.Slot)
 
 READ_CHUNK = 64 * 1024
 REPORT_FD = 3  # where the supervisor writes its one-line report
@@ -135,7 +135,7 @@ def supervisor_path() -> Path:
 def _supervisor_path(configured: str, _state: str) -> Path:
     if configured:
         return Path(configured)
-    source = resources.files("grading.native").joinpath("sandbox_exec.c").read_bytes()
+    source = resources.files("gradestack_grading.native").joinpath("sandbox_exec.c").read_bytes()
     digest = hashlib.sha256(source).hexdigest()[:16]
     target = state_dir() / f"sandbox-exec-{digest}"
     with _build_lock:

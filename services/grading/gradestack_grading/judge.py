@@ -1,6 +1,6 @@
 """The judge core: compile a submission, run it on every test, check, decide the verdict.
 
-The CLI (``python -m grading judge``) and the worker both call ``Judge.judge``.
+The CLI (``python -m gradestack_grading judge``) and the worker both call ``Judge.judge``.
 
 Verdicts per test, in the order they are decided:
 
@@ -33,9 +33,9 @@ from pathlib import Path
 from gradestack_protocol import Problem
 from gradestack_protocol.messages import MAX_COMPILE_OUTPUT_CHARS
 
-from grading import checkers, elf, sandbox
-from grading.languages import Language, get_languages
-from grading.workspace import JobDir, WorkspaceError
+from gradestack_grading import checkers, elf, sandbox
+from gradestack_grading.languages import Language, get_languages
+from gradestack_grading.workspace import JobDir, WorkspaceError
 
 MB = 1024 * 1024
 OUTPUT_EXCERPT_BYTES = 1024

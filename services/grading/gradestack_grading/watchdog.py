@@ -30,8 +30,8 @@ from pathlib import Path
 
 from gradestack_protocol import Problem
 
-from grading.judge import JudgeConfig
-from grading.slots import Slot
+from gradestack_grading.judge import JudgeConfig
+from gradestack_grading.slots import Slot
 
 log = logging.getLogger("grading.watchdog")
 

@@ -9,7 +9,7 @@ Modules, one job each:
 - ``workspace``: per-job directories, created and destroyed safely.
 - ``checkers``: exact / token / float / custom output checking.
 - ``judge``: compile, run every test, check, decide the verdict.
-- ``cli``: ``python -m grading judge ...`` and ``python -m grading worker``.
+- ``cli``: ``python -m gradestack_grading judge ...`` and ``python -m gradestack_grading worker``.
 - ``problem_store``, ``worker``, ``watchdog``, ``health``, ``telemetry``: the queue worker.
 """
 

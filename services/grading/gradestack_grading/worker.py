@@ -61,10 +61,10 @@ from gradestack_protocol.artifacts import (
 from gradestack_protocol.broker import connect_with_retry
 from gradestack_protocol.messages import DEAD_LETTER_QUEUE, REQUEST_QUEUE, RESULT_QUEUE
 
-from grading import health, slots, telemetry, watchdog
-from grading.config import ConfigError, WorkerConfig
-from grading.judge import Judge, JudgeConfig, JudgeReport
-from grading.problem_store import ProblemNotFoundError, ProblemStore
+from gradestack_grading import health, slots, telemetry, watchdog
+from gradestack_grading.config import ConfigError, WorkerConfig
+from gradestack_grading.judge import Judge, JudgeConfig, JudgeReport
+from gradestack_grading.problem_store import ProblemNotFoundError, ProblemStore
 
 log = logging.getLogger("grading.worker")
 SUBSCRIPTION_ID = "grading-requests"
