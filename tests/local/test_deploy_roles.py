@@ -94,39 +94,13 @@ GRADING_PLAY = """
   roles:
     - role: grading_service
       vars:
-        grading_service_backend: ecs
-        grading_service_ecs_role: fake_ecs
         grading_service_count: 3
         grading_service_mq_password: s3cret-mq
 """
 
-FAKE_ECS = """
-- ansible.builtin.copy:
-    content: "{{ {'image': grading_service_image, 'count': grading_service_count | int,
-                  'endpoints': grading_service_environment.MQ_ENDPOINTS} | to_json }}"
-    dest: "{{ handed_to }}"
-    mode: "0600"
-"""
-
-
-def test_the_ecs_hook_receives_the_image_and_the_count(tmp_path):
-    handed = tmp_path / "handed.json"
-    result = play(
-        tmp_path,
-        GRADING_PLAY,
-        {"fake_ecs": FAKE_ECS},
-        {"grading_service_image": "localhost/gradestack-grading:0123456789ab", "handed_to": str(handed)},
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert handed.read_text() == (
-        '{"image": "localhost/gradestack-grading:0123456789ab", "count": 3, "endpoints": "stomp://127.0.0.1:61613"}'
-    )
-    assert "s3cret-mq" not in result.stdout
-
-
 @pytest.mark.parametrize("image", ["localhost/gradestack-grading:latest", "localhost/gradestack-grading", ""])
 def test_mutable_or_missing_image_tags_are_refused(tmp_path, image):
-    result = play(tmp_path, GRADING_PLAY, {"fake_ecs": FAKE_ECS}, {"grading_service_image": image, "handed_to": "/x"})
+    result = play(tmp_path, GRADING_PLAY, {}, {"grading_service_image": image})
     assert result.returncode != 0
     assert "grading_service_image must be an image reference with an immutable tag" in result.stdout
 

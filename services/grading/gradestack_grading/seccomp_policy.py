@@ -33,7 +33,6 @@ int 0x80, x32) kill the process: the filter only describes the native one.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import tempfile
@@ -320,17 +319,11 @@ def profile_for(run_phase: bool, runtime: str | None = None) -> str:
     return runtime
 
 
-class _SockFprog(ctypes.Structure):
-    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
-
-
 class CompiledFilter:
-    """A filter exported to raw BPF once, so the forked child only makes one prctl() call."""
+    """A filter exported to raw BPF once; the supervisor (native/sandbox_exec.c) installs it."""
 
     def __init__(self, bpf: bytes) -> None:
         self.bpf = bpf
-        self._buffer = ctypes.create_string_buffer(bpf, len(bpf))
-        self.prog = _SockFprog(len(bpf) // 8, ctypes.cast(self._buffer, ctypes.c_void_p))
 
 
 @cache
@@ -343,24 +336,3 @@ def compiled(run_phase: bool, runtime: str | None = None) -> CompiledFilter:
     if len(bpf) > MAX_BPF_BYTES:
         raise ValueError(f"seccomp program of {len(bpf)} bytes exceeds the supervisor's {MAX_BPF_BYTES}")
     return CompiledFilter(bpf)
-
-
-PR_SET_NO_NEW_PRIVS = 38
-PR_SET_SECCOMP = 22
-SECCOMP_MODE_FILTER = 2
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
-
-
-def set_no_new_privs() -> None:
-    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(err)}")
-
-
-def install(flt: CompiledFilter) -> None:
-    """Install the filter in the calling (single-threaded, just forked) process."""
-    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(flt.prog), 0, 0) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"prctl(PR_SET_SECCOMP): {os.strerror(err)}")

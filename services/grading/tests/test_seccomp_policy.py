@@ -52,8 +52,26 @@ NR = {
 }
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 38
 PR_SET_MM, PR_SET_PTRACER, PR_SET_CHILD_SUBREAPER = 35, 0x59616D61, 36
+SECCOMP_MODE_FILTER = 2
 IPC_PRIVATE, IPC_CREAT = 0, 0o1000
 CLONE_FS, CLONE_NEWUSER = 0x200, 0x10000000
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
+
+
+def install_in_this_process(bpf: bytes) -> None:
+    """What the supervisor does before exec, in a forked test child: no_new_privs, then the filter."""
+    buffer = ctypes.create_string_buffer(bpf, len(bpf))
+    prog = _SockFprog(len(bpf) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    for call, args in (
+        ("prctl(PR_SET_NO_NEW_PRIVS)", (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)),
+        ("prctl(PR_SET_SECCOMP)", (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0)),
+    ):
+        if _libc.prctl(*(ctypes.c_ulong(a) for a in args)) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"{call}: {os.strerror(err)}")
 
 
 def errno_under(profile: str, number: int, *args: int | bytes) -> int:
@@ -67,8 +85,7 @@ def errno_under(profile: str, number: int, *args: int | bytes) -> int:
         code = 255
         try:
             os.close(read_end)
-            seccomp_policy.set_no_new_privs()
-            seccomp_policy.install(flt)
+            install_in_this_process(flt.bpf)
             argv = [ctypes.c_char_p(a) if isinstance(a, bytes) else ctypes.c_long(a) for a in args]
             result = _libc.syscall(ctypes.c_long(number), *argv)
             os.write(write_end, str(0 if result >= 0 else ctypes.get_errno()).encode())

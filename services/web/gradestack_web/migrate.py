@@ -30,11 +30,6 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(_config()).get_current_head() or ""
 
 
-def current_revision(engine: Engine) -> str:
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() or ""
-
-
 def upgrade(engine: Engine) -> tuple[str, str]:
     """Upgrade to head; return (revision before, revision after)."""
     config = _config()
