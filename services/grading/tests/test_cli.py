@@ -16,7 +16,12 @@ from .conftest import PROBLEMS, TEST_UID_BASE, require_root
 def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     env = os.environ | {"SANDBOX_UID_BASE": str(TEST_UID_BASE)}
     return subprocess.run(
-        [sys.executable, "-m", "grading", *args], input=stdin, capture_output=True, env=env, timeout=120, check=False
+        [sys.executable, "-m", "gradestack_grading", *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
 
 

@@ -95,7 +95,7 @@ def private_problem(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_cli(problem: Path, source: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MQ_"))}
     env |= CANARY_ENV | {"SANDBOX_UID_BASE": str(TEST_UID_BASE)} | (extra_env or {})
-    command = [sys.executable, "-m", "grading", "judge", "--show-output", "--problem", str(problem)]
+    command = [sys.executable, "-m", "gradestack_grading", "judge", "--show-output", "--problem", str(problem)]
     return subprocess.run(
         [*command, "--language", language_of(source), str(source)],
         capture_output=True,

@@ -30,7 +30,7 @@ languages = {".c": "c", ".cpp": "cpp", ".py": "python3"}
 results = []
 for path in sorted(pathlib.Path("/hostile").iterdir()):
     if path.suffix in languages:
-        command = [sys.executable, "-m", "grading", "judge", "--show-output", "--problem", "/tmp/p/hostile",
+        command = [sys.executable, "-m", "gradestack_grading", "judge", "--show-output", "--problem", "/tmp/p/hostile",
                    "--language", languages[path.suffix], str(path)]
         done = subprocess.run(command, capture_output=True, text=True)
         results.append({"name": path.name, "rc": done.returncode, "stdout": done.stdout, "stderr": done.stderr})

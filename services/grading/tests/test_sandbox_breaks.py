@@ -257,7 +257,7 @@ def work_dir() -> Iterator[Path]:
 def test_a_sigtermed_cli_leaves_no_job_directory(work_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "GRADING_SANDBOX_EXEC"}
     env["SANDBOX_UID_BASE"] = str(TEST_UID_BASE)
-    command = [sys.executable, "-m", "grading", "judge", "--problem", str(HOSTILE / "problem" / "hostile")]
+    command = [sys.executable, "-m", "gradestack_grading", "judge", "--problem", str(HOSTILE / "problem" / "hostile")]
     command += ["--work-dir", str(work_dir), "--language", "c", str(HOSTILE / "sleep_forever.c")]
     cli = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -10,7 +10,9 @@ sends unsent rows to ``grading.requests`` and marks them sent. Guarantees:
   ``FOR UPDATE SKIP LOCKED``, so several publishers (one per web host) never send the
   same row; only a crash between the receipt and the database commit resends a batch (at-least-once;
   the worker and the results consumer are idempotent on submission_id);
-- a broker outage only delays: the publisher reconnects with backoff and drains the backlog.
+- a broker outage only delays: the publisher reconnects with backoff and drains the backlog;
+- no polling delay: a committed outbox row wakes the publisher at once (PostgreSQL
+  LISTEN/NOTIFY, ``OutboxWakeup``); the poll interval is only the safety net.
 """
 
 from __future__ import annotations
@@ -23,14 +25,18 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import stomp
 from gradestack_protocol.broker import BrokerConnectError, BrokerSettings, connect_with_retry
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gradestack_web.models import OutboxMessage, RateLimit
 
 HOUSEKEEPING_INTERVAL = 600.0  # seconds between clean-ups of old outbox rows and rate-limit windows
+STOP_CHECK_SECONDS = 1.0  # how soon a waiting publisher sees stop()
+LISTEN_RETRY_SECONDS = 30.0  # between attempts to LISTEN again (polling meanwhile)
+NOTIFY_CHANNEL = "gradestack_outbox"  # the outbox table's insert trigger (migration 0002) notifies it
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +92,70 @@ class ReceiptListener(stomp.ConnectionListener):
         self._fail_all("disconnected from the broker")
 
 
+class OutboxWakeup:
+    """Waits for committed outbox rows on a LISTEN connection of its own.
+
+    A notification can be missed only while this connection is (re)established, never a
+    row: the caller polls after every wait, notified or not. Any database trouble drops the
+    connection and the wait falls back to a plain sleep until the next attempt.
+    """
+
+    def __init__(self, engine: Engine, stop_event: threading.Event) -> None:
+        self.engine = engine
+        self.stop_event = stop_event
+        self._conn: psycopg.Connection | None = None
+        self._next_attempt = 0.0
+        self.notified_total = 0
+
+    @property
+    def listening(self) -> bool:
+        return self._conn is not None and not self._conn.closed
+
+    def _listening(self) -> psycopg.Connection | None:
+        if self.listening:
+            return self._conn
+        if time.monotonic() < self._next_attempt:
+            return None
+        self._next_attempt = time.monotonic() + LISTEN_RETRY_SECONDS
+        try:
+            pooled = self.engine.raw_connection()
+            conn = pooled.driver_connection
+            pooled.detach()  # ours for good: a LISTEN session must not go back to the pool
+            conn.rollback()
+            conn.autocommit = True
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        except Exception as exc:  # any failure means: poll until the next try
+            log.warning("outbox: cannot LISTEN for new rows (%s); polling", exc)
+            return None
+        self._conn = conn
+        return conn
+
+    def wait(self, timeout: float) -> bool:
+        """Return True when a row was committed within ``timeout`` seconds, else False."""
+        conn = self._listening()
+        if conn is None:
+            self.stop_event.wait(timeout)
+            return False
+        deadline = time.monotonic() + timeout
+        try:
+            # In slices, so that stop() is seen within a second whatever the poll interval.
+            while not self.stop_event.is_set() and (left := deadline - time.monotonic()) > 0:
+                if any(True for _ in conn.notifies(timeout=min(left, STOP_CHECK_SECONDS), stop_after=1)):
+                    # Rows of many transactions need one query: drop the notifications already queued.
+                    self.notified_total += 1 + sum(1 for _ in conn.notifies(timeout=0))
+                    return True
+        except psycopg.Error as exc:
+            log.warning("outbox: LISTEN connection lost (%s); polling until it is back", exc)
+            self.close()
+        return False
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # being dropped anyway
+                self._conn.close()
+        self._conn = None
+
+
 class OutboxPublisher:
     def __init__(
         self,
@@ -107,6 +177,8 @@ class OutboxPublisher:
         self.receipt_timeout = receipt_timeout
         self.client_id = client_id
         self.stop_event = threading.Event()
+        bind = sessions.kw.get("bind")
+        self.wakeup = OutboxWakeup(bind, self.stop_event) if isinstance(bind, Engine) else None
         self.sent_total = 0
         self.connect_failures = 0
         self._conn: stomp.Connection12 | None = None
@@ -253,9 +325,18 @@ class OutboxPublisher:
             if sent:
                 log.info("outbox: published %d grading request(s)", sent)
             if sent < self.batch_size:
-                self.stop_event.wait(self.poll_seconds)
+                self._wait_for_rows()
         self._close()
+        if self.wakeup is not None:
+            self.wakeup.close()
         log.info("outbox: publisher stopped after %d message(s)", self.sent_total)
+
+    def _wait_for_rows(self) -> None:
+        """Until a row is committed, at most ``poll_seconds`` (the safety net; also how soon stop() is seen)."""
+        if self.wakeup is None:
+            self.stop_event.wait(self.poll_seconds)
+        else:
+            self.wakeup.wait(self.poll_seconds)
 
     def stop(self) -> None:
         self.stop_event.set()

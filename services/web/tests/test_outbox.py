@@ -129,3 +129,25 @@ def test_readiness_reports_the_outbox_backlog(make_app, broker):
     assert ready.json["checks"] == {"database": "ok", "broker": "ok"}
     assert ready.json["outbox"]["unsent"] == 2
     assert ready.json["outbox"]["oldest_unsent_seconds"] >= 0
+
+
+def test_a_committed_row_wakes_the_publisher_without_polling(make_app, sessions, broker):
+    """The outbox trigger's NOTIFY (migration 0002) wakes a publisher whose poll would take an hour."""
+    settings = BrokerSettings.from_env(broker.endpoints_env())
+    drain(settings, REQUEST_QUEUE)
+    client = make_app(RATE_LIMIT_ENABLED="false").test_client()
+    publisher = OutboxPublisher(sessions, settings, poll_seconds=3600)
+    thread = run_in_thread(publisher.run)
+    try:
+        wait_until(lambda: publisher.wakeup is not None and publisher.wakeup.listening, 30, "the LISTEN")
+        ids = submit(client, 1)
+        wait_until(lambda: unsent(sessions) == 0, 60, "the publisher to be woken by the commit")
+        ids += submit(client, 2)
+        wait_until(lambda: unsent(sessions) == 0, 60, "a second wake-up")
+        assert publisher.wakeup.notified_total >= 2
+    finally:
+        publisher.stop()
+        thread.join(timeout=10)
+    assert not thread.is_alive(), "stop() is seen within seconds, whatever the poll interval"
+    frames = drain(settings, REQUEST_QUEUE, expect=ids, key=submission_of)
+    assert sorted(submission_of(f) for f in frames if submission_of(f) in ids) == sorted(ids)
