@@ -5,7 +5,10 @@ MQ_ENDPOINTS, MQ_USERNAME, see gradestack_protocol.broker (failover list, creden
 MQ_PASSWORD, MQ_HEARTBEAT_MS heart-beats)
 GRADING_BUCKET             S3 bucket with problems/<id>/... and results/<submission>/...
 AWS_REGION                 region of the bucket (AWS_ENDPOINT_URL for moto/local)
-WORKER_CONCURRENCY         jobs judged at once (default 1); also the STOMP prefetch
+WORKER_CONCURRENCY         jobs judged at once, also the STOMP prefetch (default `auto`: the
+                           CPUs this process may use, from its affinity and its cgroup's
+                           cpu.max quota: 1 for a 0.5 or 1 vCPU Fargate task or a
+                           `--cpus 1` container, 2 on a 2-core host)
 HEALTH_PORT                port of /health and /health/ready (default 8080)
 HEALTH_HOST                address it listens on (default 0.0.0.0: the container's port)
 PROBLEM_CACHE_DIR          local copy of problems (default <tmp>/gradestack-problems)
@@ -31,6 +34,7 @@ WORKER_ID                  name in results and logs (default: hostname-pid)
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import tempfile
@@ -58,6 +62,29 @@ def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: in
     return value
 
 
+def available_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """CPUs this process can keep busy: its affinity, capped by its cgroup v2 cpu.max quota.
+
+    Judging is CPU-bound: more jobs than CPUs only makes every job slower (and TLE-prone),
+    fewer leaves a paid-for CPU idle.
+    """
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        quota, period = (cgroup / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        return max(1, cpus)
+    if quota != "max" and int(period) > 0:
+        cpus = min(cpus, math.ceil(int(quota) / int(period)))
+    return max(1, cpus)
+
+
+def _concurrency(environ: Mapping[str, str], cgroup: Path) -> int:
+    raw = environ.get("WORKER_CONCURRENCY", "").strip().lower()
+    if raw in ("", "auto"):
+        return min(available_cpus(cgroup), 64)
+    return _int(environ, "WORKER_CONCURRENCY", 1, 1, 64)
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     broker: BrokerSettings
@@ -79,13 +106,13 @@ class WorkerConfig:
     worker_id: str = ""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> WorkerConfig:
+    def from_env(cls, environ: Mapping[str, str] = os.environ, cgroup: Path = Path("/sys/fs/cgroup")) -> WorkerConfig:
         bucket = environ.get("GRADING_BUCKET", "").strip()
         if not bucket:
             raise ConfigError("GRADING_BUCKET is not set: the S3 bucket holding problems/ and results/")
         cache = environ.get("PROBLEM_CACHE_DIR", "").strip()
         lease_dir = environ.get("SANDBOX_SLOT_LEASE_DIR", "").strip()
-        concurrency = _int(environ, "WORKER_CONCURRENCY", 1, 1, 64)
+        concurrency = _concurrency(environ, cgroup)
         uid_base = _int(environ, "SANDBOX_UID_BASE", DEFAULT_UID_BASE, MIN_UID_BASE, 2**31 - 100)
         # At least one uid per slot; and the range must stay below the kernel's uid limit.
         uid_count = _int(environ, "SANDBOX_UID_COUNT", DEFAULT_UID_COUNT, concurrency, 2**31 - 1 - uid_base)

@@ -126,7 +126,9 @@ BROKER_ENV = {"MQ_ENDPOINTS": "stomp://127.0.0.1:61613", "MQ_USERNAME": "w", "MQ
 
 
 def test_worker_config_defaults() -> None:
-    config = WorkerConfig.from_env(BROKER_ENV | {"GRADING_BUCKET": "b", "AWS_REGION": "ap-northeast-2"})
+    config = WorkerConfig.from_env(
+        BROKER_ENV | {"GRADING_BUCKET": "b", "AWS_REGION": "ap-northeast-2", "WORKER_CONCURRENCY": "1"}
+    )
     assert (config.concurrency, config.health_port, config.uid_base, config.max_attempts) == (1, 8080, 20000, 3)
     assert (config.uid_count, str(config.slot_lease_dir)) == (1024, "/run/gradestack/sandbox-slots")
     assert config.region == "ap-northeast-2"
@@ -254,3 +256,24 @@ def test_a_host_shortage_is_marked_and_never_serialised(monkeypatch: pytest.Monk
     assert (report.verdict, report.host_failure) == ("IE", True)
     assert is_infrastructure_failure(report)
     assert "host_failure" not in report.to_dict()
+
+
+AFFINITY = len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "setting", "expected"),
+    [
+        ("50000 100000\n", "", 1),  # a 0.5 vCPU Fargate task
+        ("100000 100000\n", "auto", 1),  # podman --cpus 1
+        ("150000 100000\n", "auto", min(2, AFFINITY)),  # 1.5 CPUs: the half CPU is worth a second job
+        ("max 100000\n", "", AFFINITY),  # no quota: the affinity decides
+        (None, "", AFFINITY),  # no cgroup v2 file
+        ("50000 100000\n", "3", 3),  # an explicit number wins
+    ],
+)
+def test_worker_concurrency_fits_the_cpus_it_has(tmp_path: Path, cpu_max: str | None, setting: str, expected: int):
+    if cpu_max is not None:
+        (tmp_path / "cpu.max").write_text(cpu_max)
+    config = WorkerConfig.from_env(BROKER_ENV | {"GRADING_BUCKET": "b", "WORKER_CONCURRENCY": setting}, cgroup=tmp_path)
+    assert config.concurrency == expected

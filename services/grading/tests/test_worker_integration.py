@@ -110,6 +110,7 @@ class WorkerProcess:
             "PROBLEM_CACHE_DIR": str(tmp / f"cache-{WorkerProcess._count}"),
             "WORKER_ID": self.worker_id,
             "WORKER_SHUTDOWN_GRACE_S": "60",
+            "WORKER_CONCURRENCY": "1",  # what the fault tests reason about; `auto` follows the host's CPUs
             **extra,
         }
         self.log = self.log_path.open("wb")
@@ -530,6 +531,7 @@ def test_a_job_over_its_budget_is_killed_and_the_slot_reused(  # noqa: PLR0917  
         "SANDBOX_SLOT_LEASE_DIR": os.environ["SANDBOX_SLOT_LEASE_DIR"],  # conftest's, not the host's
         "PROBLEM_CACHE_DIR": str(tmp_path / "cache"),
         "WORKER_ID": "watchdog-worker",
+        "WORKER_CONCURRENCY": "1",
         "WORKER_MAX_ATTEMPTS": "1",
         "WORKER_WATCHDOG_MARGIN_S": "0",
         "WORKER_SHUTDOWN_GRACE_S": "30",
