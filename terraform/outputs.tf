@@ -161,6 +161,11 @@ output "verifier_ecr_repository_url" {
   value       = module.verifier.ecr_repository_url
 }
 
+output "verifier_container_image" {
+  description = "Verifier image the scheduled task runs (a rollback keeps it: the verify plays check the stack, they are not the release)."
+  value       = var.verifier_container_image
+}
+
 output "verifier_task_definition_family" {
   description = "Family of the verifier task definition (a one-off run: aws ecs run-task with the schedule's network settings)."
   value       = module.verifier.task_definition_family
