@@ -14,6 +14,13 @@ def repository(name: str = REPOSITORY) -> dict:
     return aws("ecr").describe_repositories(repositoryNames=[name])["repositories"][0]
 
 
+def pushes_of(repository_name: str, output: str) -> list[str]:
+    """The output lines reporting a (skipped) push of an image of that repository."""
+    return [
+        line for line in output.splitlines() if "SKIPPED login and push of" in line and f"/{repository_name}:" in line
+    ]
+
+
 def test_reference_is_the_repository_uri_with_the_release_tag():
     assert facts()["grading_image_reference"] == f"{repository()['repositoryUri']}:molecule1"
     assert repository()["repositoryUri"] == f"123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/{REPOSITORY}"
@@ -33,7 +40,8 @@ def test_a_tag_already_in_ecr_is_neither_built_nor_pushed():
     result = run_playbook(CONVERGE, {"gradestack_grading_tag": "molecule2", "build_artifacts_image_tag": "molecule2"})
     assert result.returncode == 0, result.stdout[-3000:]
     assert f"{REPOSITORY}:molecule2 is already in ECR ({digest}): no build, no push." in result.stdout
-    assert "SKIPPED login and push" not in result.stdout
+    # The verifier image (not in ECR) is still published: only the grading image is left alone.
+    assert not pushes_of(REPOSITORY, result.stdout)
     assert facts()["grading_image_reference"].endswith(f"{REPOSITORY}:molecule2")
 
 
@@ -52,4 +60,6 @@ def test_a_verifier_tag_already_in_ecr_is_neither_built_nor_pushed():
     result = run_playbook(CONVERGE, {"gradestack_verifier_tag": "verifier2"})
     assert result.returncode == 0, result.stdout[-3000:]
     assert f"{VERIFIER_REPOSITORY}:verifier2 is already in ECR ({digest}): no build, no push." in result.stdout
+    assert not pushes_of(VERIFIER_REPOSITORY, result.stdout)
+    assert pushes_of(REPOSITORY, result.stdout), "the grading image (molecule1, not in ECR) is published as before"
     assert facts()["verifier_image_reference"].endswith(f"{VERIFIER_REPOSITORY}:verifier2")
