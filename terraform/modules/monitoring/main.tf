@@ -494,7 +494,6 @@ resource "aws_cloudwatch_dashboard" "this" {
           metrics = [
             [{
               id         = "checks"
-              label      = ""
               expression = "SEARCH('{${var.verify_metrics_namespace},Check,Environment} MetricName=\"CheckFailed\" Environment=\"${var.environment_name}\"', 'Maximum', ${local.verify_period})"
             }],
           ]
