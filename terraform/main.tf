@@ -1,7 +1,7 @@
 # gradestack on AWS: a 3-tier web service (ALB -> web hosts -> RDS) and an asynchronous
 # grading system (Amazon MQ -> ECS Fargate workers -> S3). Apply order follows the
 # references: network, security groups, storage, database, broker, grading, web tier,
-# monitoring.
+# monitoring, the scheduled verifier.
 
 data "aws_availability_zones" "available" {
   #checkov:skip=CKV_AWS_394:Only the first two names (sorted) are used; AWS appends new zones with later letters, so the chosen pair cannot silently change.
@@ -274,4 +274,33 @@ module "monitoring" {
   db_cpu_threshold                = var.alarm_db_cpu_percent
   db_free_storage_threshold_bytes = var.alarm_db_free_storage_gib * 1073741824
   db_connections_threshold        = var.alarm_db_connections
+
+  environment_name         = var.environment_name
+  verify_metrics_namespace = var.verify_metrics_namespace
+  verify_interval_minutes  = var.verify_interval_minutes
+  verify_heartbeat_alarm   = var.verify_schedule_enabled
+}
+
+module "verifier" {
+  source = "./modules/verifier"
+
+  name                     = local.name
+  environment_name         = var.environment_name
+  aws_region               = var.aws_region
+  cluster_arn              = module.ecs_grading.cluster_arn
+  private_subnet_ids       = module.vpc.private_subnet_ids
+  security_group_id        = module.security_groups.verifier_security_group_id
+  kms_key_arn              = aws_kms_key.main.arn
+  container_image          = var.verifier_container_image
+  task_cpu                 = var.verifier_task_cpu
+  task_memory              = var.verifier_task_memory
+  grading_bucket_name      = module.storage.grading_bucket_name
+  grading_bucket_arn       = module.storage.grading_bucket_arn
+  parameter_prefix         = local.parameter_prefix
+  metrics_namespace        = var.verify_metrics_namespace
+  interval_minutes         = var.verify_interval_minutes
+  schedule_enabled         = var.verify_schedule_enabled
+  log_retention_days       = var.log_retention_days
+  ecr_force_delete         = !var.enable_deletion_protection
+  permissions_boundary_arn = local.permissions_boundary_arn
 }

@@ -155,3 +155,38 @@ output "dashboard_name" {
   description = "CloudWatch dashboard of the environment."
   value       = module.monitoring.dashboard_name
 }
+
+output "verifier_ecr_repository_url" {
+  description = "Verifier image repository; push <url>:<git commit> and set verifier_container_image to it."
+  value       = module.verifier.ecr_repository_url
+}
+
+output "verifier_container_image" {
+  description = "Verifier image the scheduled task runs (a rollback keeps it: the verify plays check the stack, they are not the release)."
+  value       = var.verifier_container_image
+}
+
+output "verifier_task_definition_family" {
+  description = "Family of the verifier task definition (a one-off run: aws ecs run-task with the schedule's network settings)."
+  value       = module.verifier.task_definition_family
+}
+
+output "verifier_log_group_name" {
+  description = "CloudWatch log group of the verifier runs."
+  value       = module.verifier.log_group_name
+}
+
+output "verifier_security_group_id" {
+  description = "Security group of the verifier task (for one-off runs)."
+  value       = module.security_groups.verifier_security_group_id
+}
+
+output "verify_schedule_name" {
+  description = "EventBridge Scheduler schedule (group default) starting the verifier every verify_interval_minutes."
+  value       = module.verifier.schedule_name
+}
+
+output "verify_report_s3_uri" {
+  description = "Where the scheduled runs' JUnit reports land (<UTC timestamp>-verify-<environment>.xml)."
+  value       = module.verifier.report_s3_uri
+}

@@ -570,3 +570,50 @@ variable "alarm_db_connections" {
     error_message = "alarm_db_connections must be a whole number from 1."
   }
 }
+
+# --- Scheduled verification (issue 16) -------------------------------------------------
+
+variable "verifier_container_image" {
+  description = "Verifier image reference (registry/repository:tag or @digest), normally the verifier ECR repository this stack creates, tagged with the git commit."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9._/:-]*[a-z0-9](:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$", var.verifier_container_image))
+    error_message = "verifier_container_image must be an image reference with a tag or digest, e.g. 123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/gradestack-production-verifier:3f2c1ab."
+  }
+}
+
+variable "verify_interval_minutes" {
+  description = "Minutes between two scheduled verify runs (the schedule's rate; the verify alarms evaluate per interval)."
+  type        = number
+
+  validation {
+    condition     = var.verify_interval_minutes >= 1 && var.verify_interval_minutes <= 720 && floor(var.verify_interval_minutes) == var.verify_interval_minutes
+    error_message = "verify_interval_minutes must be a whole number from 1 to 720 (the heartbeat alarm evaluates two intervals, at most a day)."
+  }
+}
+
+variable "verify_metrics_namespace" {
+  description = "CloudWatch namespace of the verify metrics (CheckFailed, FailedChecks, Heartbeat)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]+$", var.verify_metrics_namespace)) && !startswith(var.verify_metrics_namespace, "AWS/")
+    error_message = "verify_metrics_namespace must be a custom CloudWatch namespace (letters, digits and . _ / # : -, not AWS/...)."
+  }
+}
+
+variable "verify_schedule_enabled" {
+  description = "Run the verifier task on its schedule (ENABLED) and alarm on a missing heartbeat; false leaves the schedule DISABLED and creates no heartbeat alarm."
+  type        = bool
+}
+
+variable "verifier_task_cpu" {
+  description = "Fargate CPU units of the verifier task (256, 512, 1024, 2048 or 4096)."
+  type        = number
+}
+
+variable "verifier_task_memory" {
+  description = "Fargate memory of the verifier task in MiB (a valid combination with verifier_task_cpu)."
+  type        = number
+}

@@ -47,6 +47,7 @@ EMULATED_SERVICES = (
     "mq",
     "rds",
     "s3",
+    "scheduler",
     "sns",
     "ssm",
     "sts",
@@ -59,6 +60,7 @@ TEST_SECRETS = {
     "mq_admin_password": "Test-mq-password-0123",
 }
 TEST_IMAGE = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/gradestack-test-grading:0123abc"
+TEST_VERIFIER_IMAGE = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/gradestack-test-verifier:0123abc"
 
 
 @dataclass
@@ -161,6 +163,8 @@ def tfvars_for(env: str, **overrides: object) -> dict:
     values.update(TEST_SECRETS)
     if not values.get("grading_container_image"):
         values["grading_container_image"] = TEST_IMAGE
+    if not values.get("verifier_container_image"):
+        values["verifier_container_image"] = TEST_VERIFIER_IMAGE
     values.update(overrides)
     return values
 

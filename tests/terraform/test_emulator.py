@@ -44,6 +44,7 @@ PROTECTED = (
     "module.storage.aws_s3_bucket.grading",
     "module.storage.aws_s3_bucket.logs",
     "module.ecs_grading.aws_ecr_repository.grading",
+    "module.verifier.aws_ecr_repository.verifier",
 )
 
 
@@ -128,6 +129,53 @@ def test_plan(stack: Stack, environment: str) -> None:
     service = planned(plan, "module.ecs_grading.aws_ecs_service.grading")
     assert service["name"] == f"gradestack-{environment}-grading-service"
     assert service["network_configuration"][0]["assign_public_ip"] is False
+    # The verifier schedule follows verify_schedule_enabled (off in dev); without a schedule
+    # nothing beats, so there is no heartbeat alarm to page on.
+    enabled = environment != "dev"
+    check_verify_schedule(plan, environment, enabled=enabled)
+
+
+def check_verify_schedule(plan: dict, environment: str, enabled: bool) -> None:
+    """Issue 16: the scheduled verifier task and its alarms, as group_vars set them."""
+    name = f"gradestack-{environment}"
+    schedule = planned(plan, "module.verifier.aws_scheduler_schedule.verify")
+    assert schedule["name"] == f"{name}-verify" and schedule["group_name"] == "default"
+    assert schedule["schedule_expression"] == "rate(15 minutes)"
+    assert schedule["state"] == ("ENABLED" if enabled else "DISABLED")
+    assert schedule["flexible_time_window"] == [{"maximum_window_in_minutes": None, "mode": "OFF"}]
+    ecs = schedule["target"][0]["ecs_parameters"][0]
+    assert ecs["launch_type"] == "FARGATE" and ecs["task_count"] == 1
+    assert ecs["network_configuration"][0]["assign_public_ip"] is False
+    repository = planned(plan, "module.verifier.aws_ecr_repository.verifier")
+    assert repository["name"] == f"{name}-verifier" and repository["image_tag_mutability"] == "IMMUTABLE"
+    assert repository["image_scanning_configuration"] == [{"scan_on_push": True}]
+    assert repository["encryption_configuration"][0]["encryption_type"] == "KMS"
+    task = planned(plan, "module.verifier.aws_ecs_task_definition.verifier")
+    assert task["family"] == f"{name}-verifier" and task["requires_compatibilities"] == ["FARGATE"]
+    container = json.loads(task["container_definitions"])[0]
+    assert container["image"].endswith("-verifier:0123abc") and container["readonlyRootFilesystem"] is True
+    environment_vars = {e["name"]: e["value"] for e in container["environment"]}
+    assert environment_vars["GRADESTACK_ENVIRONMENT"] == environment
+    assert environment_vars["GRADESTACK_VERIFY_VANTAGE"] == "network"
+    assert re.fullmatch(
+        rf"s3://{name}-grading-\d{{12}}/reports/verify", environment_vars["GRADESTACK_VERIFY_REPORT_S3_URI"]
+    )
+    alarms = {
+        c["change"]["after"]["alarm_name"]: c["change"]["after"]
+        for c in plan["resource_changes"]
+        if c["type"] == "aws_cloudwatch_metric_alarm" and c["change"]["after"]
+    }
+    failed = alarms[f"{name}-verify-failed-checks"]
+    assert failed["namespace"] == "Gradestack/Verify" and failed["metric_name"] == "FailedChecks"
+    assert failed["dimensions"] == {"Environment": environment} and failed["period"] == 900
+    assert failed["comparison_operator"] == "GreaterThanThreshold" and failed["threshold"] == 0
+    heartbeat = alarms.get(f"{name}-verify-heartbeat-missing")
+    if not enabled:
+        assert heartbeat is None
+        return
+    assert heartbeat["metric_name"] == "Heartbeat" and heartbeat["dimensions"] == {"Environment": environment}
+    assert heartbeat["treat_missing_data"] == "breaching"
+    assert heartbeat["period"] == 900 and heartbeat["evaluation_periods"] == 2
 
 
 def check_user_data(encoded: str, environment: str) -> None:
@@ -214,6 +262,7 @@ def test_production_apply_replan_destroy(stack: Stack) -> None:
     ] == ("Enabled")
 
     check_hardening(plan)
+    check_verify_schedule(plan, "production", enabled=True)
 
     started = time.monotonic()
     stack.tf("apply", "-input=false", "-no-color", "-auto-approve", "production.tfplan")
@@ -319,16 +368,48 @@ def check_state_keeps_no_secrets(stack: Stack) -> dict:
 def check_applied_hardening(state: dict) -> None:
     """What is known only after apply: the workers' stop timeout and the dashboard's new widgets."""
 
-    def attributes(resource_type: str) -> dict:
-        return next(r for r in state["resources"] if r["type"] == resource_type)["instances"][0]["attributes"]
+    def attributes(resource_type: str, module: str) -> dict:
+        return next(r for r in state["resources"] if r["type"] == resource_type and r.get("module") == module)[
+            "instances"
+        ][0]["attributes"]
 
-    container = json.loads(attributes("aws_ecs_task_definition")["container_definitions"])[0]
+    container = json.loads(attributes("aws_ecs_task_definition", "module.ecs_grading")["container_definitions"])[0]
     environment = {e["name"]: e["value"] for e in container["environment"]}
     assert container["stopTimeout"] == 120 and environment["WORKER_SHUTDOWN_GRACE_S"] == "110"
-    body = json.loads(attributes("aws_cloudwatch_dashboard")["dashboard_body"])
+    body = json.loads(attributes("aws_cloudwatch_dashboard", "module.monitoring")["dashboard_body"])
     titles = " ".join(w["properties"].get("title", "") for w in body["widgets"])
-    for title in ("backlog per task", "Dead-letter queue", "Broker health"):
+    for title in (
+        "backlog per task",
+        "Dead-letter queue",
+        "Broker health",
+        "Verification: failed checks and heartbeat",
+    ):
         assert title in titles
+    # Issue 16: one widget with FailedChecks and Heartbeat, one with CheckFailed per check (SEARCH).
+    widgets = {w["properties"].get("title", ""): w["properties"] for w in body["widgets"]}
+    summary = widgets["Verification: failed checks and heartbeat (15 min runs)"]["metrics"]
+    assert [m[:4] for m in summary] == [
+        ["Gradestack/Verify", "FailedChecks", "Environment", "production"],
+        ["Gradestack/Verify", "Heartbeat", "Environment", "production"],
+    ]
+    (search,) = widgets["Verification: failed checks by check (1 = failed)"]["metrics"]
+    assert search[0]["expression"] == (
+        'SEARCH(\'{Gradestack/Verify,Check,Environment} MetricName="CheckFailed" Environment="production"\', '
+        "'Maximum', 900)"
+    )
+    # The schedule starts the current verifier task definition in the grading cluster.
+    schedule = attributes("aws_scheduler_schedule", "module.verifier")
+    target = schedule["target"][0]
+    assert target["arn"] == attributes("aws_ecs_cluster", "module.ecs_grading")["arn"]
+    task_definition = attributes("aws_ecs_task_definition", "module.verifier")
+    assert target["ecs_parameters"][0]["task_definition_arn"] == task_definition["arn"]
+    scheduler_role = next(
+        r
+        for r in state["resources"]
+        if r["type"] == "aws_iam_role" and r.get("module") == "module.verifier" and r["name"] == "scheduler"
+    )["instances"][0]["attributes"]
+    assert target["role_arn"] == scheduler_role["arn"]
+    assert scheduler_role["name"] == "gradestack-production-verifier-scheduler"
 
 
 def check_outputs(outputs: dict) -> None:
@@ -353,6 +434,10 @@ def check_outputs(outputs: dict) -> None:
         assert 0 < int(match.group(2)) < 65536
     assert outputs["mq_endpoints"] == ",".join(endpoints)
     assert outputs["web_release_parameter_name"] == "/gradestack/production/web/release"
+    assert outputs["verifier_ecr_repository_url"].endswith("/gradestack-production-verifier")
+    assert outputs["verify_schedule_name"] == "gradestack-production-verify"
+    assert outputs["verifier_log_group_name"] == "/ecs/gradestack-production-verifier"
+    assert re.fullmatch(r"s3://gradestack-production-grading-\d{12}/reports/verify", outputs["verify_report_s3_uri"])
 
 
 def test_invalid_settings_are_rejected_with_clear_messages(terraform_cli: TerraformCli, tmp_path: Path) -> None:

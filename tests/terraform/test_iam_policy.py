@@ -162,6 +162,20 @@ def test_pass_role_is_scoped_to_our_roles_and_services() -> None:
         assert services and "*" not in "".join(as_list(services)), f"{statement['Sid']}: PassRole to any service"
 
 
+def _denies_unless_passed_to_ecs_tasks(statement: dict, action: str) -> bool:
+    """True when the deny covers action whenever the request is not a PassRole to ECS tasks.
+
+    A negated condition holds when its key is absent (AWS: "the condition is true"), and only
+    iam:PassRole carries iam:PassedToService, so such a deny is unconditional for every other action.
+    """
+    if statement["Effect"] != "Deny" or statement["Resource"] != "*" or not grants(statement, action):
+        return False
+    condition = statement.get("Condition")
+    if condition is None:
+        return True
+    return condition == {"StringNotEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+
+
 def test_boundary_policy_allows_no_identity_changes() -> None:
     boundary = statements(BOUNDARY)
     for statement in boundary:
@@ -169,17 +183,69 @@ def test_boundary_policy_allows_no_identity_changes() -> None:
             continue
         for action in as_list(statement["Action"]):
             assert action != "*" and not action.endswith(":*"), f"boundary {statement['Sid']}: {action} is service-wide"
+            if action == "iam:PassRole":
+                continue  # checked below: our roles, to ECS tasks only
             assert not action.startswith(("iam:", "sts:", "organizations:", "account:")), (
                 f"boundary {statement['Sid']} allows {action}"
             )
-    deny = [s for s in boundary if s["Effect"] == "Deny" and s["Resource"] == "*" and "Condition" not in s]
-    for action in ("iam:PassRole", "iam:CreateRole", "iam:CreateAccessKey", "sts:AssumeRole"):
-        assert any(grants(s, action) for s in deny), f"the boundary does not deny {action}"
+    for action in (*FORBIDDEN, *NEED_BOUNDARY, "iam:CreateRole", "iam:PassRole", "sts:AssumeRole"):
+        if not action.startswith(("iam:", "sts:")):
+            continue
+        assert any(_denies_unless_passed_to_ecs_tasks(s, action) for s in boundary), (
+            f"the boundary does not deny {action}"
+        )
+    for action in ("sts:AssumeRole", "organizations:CreateAccount", "account:PutContactInformation"):
+        unconditional = [s for s in boundary if s["Effect"] == "Deny" and s["Resource"] == "*" and "Condition" not in s]
+        assert any(grants(s, action) for s in unconditional), f"the boundary does not always deny {action}"
     # Bucket and parameter access stays inside the project's names.
     for action, prefix in (("s3:GetObject", "arn:aws:s3:::gradestack-"), ("ssm:GetParameter", "arn:aws:ssm:")):
         for statement in allows(action, BOUNDARY):
             for resource in as_list(statement["Resource"]):
                 assert resource.startswith(prefix) and ("gradestack" in resource or "AmazonCloudWatch-" in resource)
+
+
+def test_boundary_lets_roles_pass_only_our_roles_to_ecs_tasks() -> None:
+    """The verifier schedule's role hands the verifier's roles to ECS: the boundary's only IAM allowance."""
+    granting = allows("iam:PassRole", BOUNDARY)
+    assert [s["Sid"] for s in granting] == ["PassOurRolesToEcsTasks"]
+    (statement,) = granting
+    assert as_list(statement["Action"]) == ["iam:PassRole"]
+    assert as_list(statement["Resource"]) == [OUR_ROLES]
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": ["ecs-tasks.amazonaws.com"]}}
+    # Starting tasks: only task definitions of ours.
+    (run,) = allows("ecs:RunTask", BOUNDARY)
+    assert as_list(run["Resource"]) == ["arn:aws:ecs:ap-northeast-2:*:task-definition/gradestack-*:*"]
+
+
+def test_boundary_lets_the_verifier_delete_only_its_canaries() -> None:
+    deleting = allows("s3:DeleteObject", BOUNDARY)
+    assert deleting
+    for statement in deleting:
+        assert as_list(statement["Resource"]) == ["arn:aws:s3:::gradestack-*/verify/*"], statement["Sid"]
+
+
+def test_deployer_manages_only_the_stacks_schedules() -> None:
+    for action in ("scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule",
+                   "scheduler:GetSchedule"):  # fmt: skip
+        granting = allows(action)
+        assert granting, f"{action} is needed for the verifier schedule"
+        for statement in granting:
+            assert as_list(statement["Resource"]) == [
+                "arn:aws:scheduler:ap-northeast-2:*:schedule/default/gradestack-*"
+            ]
+    # Nothing else of EventBridge Scheduler (schedule groups, tags, other accounts' targets).
+    for statement in statements():
+        if statement["Effect"] == "Allow":
+            for action in as_list(statement["Action"]):
+                if action.startswith("scheduler:"):
+                    assert action.endswith("Schedule"), f"{statement['Sid']}: {action}"
+    # The schedule's role may be passed to EventBridge Scheduler, and only our roles are passable.
+    services = [
+        service
+        for statement in allows("iam:PassRole")
+        for service in as_list(statement["Condition"]["StringEquals"]["iam:PassedToService"])
+    ]
+    assert "scheduler.amazonaws.com" in services
 
 
 def test_boundary_name_matches_group_vars_and_the_readme() -> None:

@@ -470,6 +470,36 @@ resource "aws_cloudwatch_dashboard" "this" {
           view   = "table"
         }
       },
+      {
+        type = "metric", x = 0, y = 24, width = 12, height = 6
+        properties = {
+          title  = "Verification: failed checks and heartbeat (${var.verify_interval_minutes} min runs)"
+          region = var.aws_region
+          period = local.verify_period
+          stat   = "Maximum"
+          metrics = [
+            [var.verify_metrics_namespace, "FailedChecks", "Environment", var.environment_name, { label = "Failed checks" }],
+            [var.verify_metrics_namespace, "Heartbeat", "Environment", var.environment_name, { label = "Heartbeat", stat = "Sum" }],
+          ]
+          yAxis = { left = { min = 0 } }
+        }
+      },
+      {
+        type = "metric", x = 12, y = 24, width = 12, height = 6
+        properties = {
+          title  = "Verification: failed checks by check (1 = failed)"
+          region = var.aws_region
+          period = local.verify_period
+          stat   = "Maximum"
+          metrics = [
+            [{
+              id         = "checks"
+              expression = "SEARCH('{${var.verify_metrics_namespace},Check,Environment} MetricName=\"CheckFailed\" Environment=\"${var.environment_name}\"', 'Maximum', ${local.verify_period})"
+            }],
+          ]
+          yAxis = { left = { min = 0, max = 1 } }
+        }
+      },
     ]
   })
 }
@@ -484,4 +514,49 @@ resource "aws_cloudwatch_query_definition" "errors" {
   name            = "${var.name}/grading-worker-errors"
   log_group_names = [var.ecs_log_group_name]
   query_string    = local.error_query
+}
+
+# --- Scheduled verification (issue 16): the verify runs' metrics ------------------------
+# Each run publishes FailedChecks and Heartbeat (dimension Environment) every
+# verify_interval_minutes; the alarms evaluate one period per interval.
+
+locals {
+  verify_period     = var.verify_interval_minutes * 60
+  verify_dimensions = { Environment = var.environment_name }
+}
+
+resource "aws_cloudwatch_metric_alarm" "verify_failed_checks" {
+  alarm_name          = "${var.name}-verify-failed-checks"
+  alarm_description   = "The last verify run of ${var.environment_name} failed at least one check: its JUnit report names them (README, Operations: verification)."
+  namespace           = var.verify_metrics_namespace
+  metric_name         = "FailedChecks"
+  dimensions          = local.verify_dimensions
+  statistic           = "Maximum"
+  period              = local.verify_period
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  # No run, no verdict: the heartbeat alarm reports missing runs.
+  treat_missing_data = "notBreaching"
+  alarm_actions      = local.alarm_topic
+  ok_actions         = local.alarm_topic
+}
+
+resource "aws_cloudwatch_metric_alarm" "verify_heartbeat_missing" {
+  count = var.verify_heartbeat_alarm ? 1 : 0
+
+  alarm_name          = "${var.name}-verify-heartbeat-missing"
+  alarm_description   = "No verify run of ${var.environment_name} reported for 2 x ${var.verify_interval_minutes} min: the scheduled verifier task does not start or does not finish (README, Operations: verification)."
+  namespace           = var.verify_metrics_namespace
+  metric_name         = "Heartbeat"
+  dimensions          = local.verify_dimensions
+  statistic           = "Sum"
+  period              = local.verify_period
+  evaluation_periods  = 2
+  datapoints_to_alarm = 2
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = local.alarm_topic
+  ok_actions          = local.alarm_topic
 }

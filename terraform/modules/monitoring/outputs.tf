@@ -26,6 +26,8 @@ output "alarm_names" {
     ],
     [for a in aws_cloudwatch_metric_alarm.queue_size_high : a.alarm_name],
     [for a in aws_cloudwatch_metric_alarm.broker : a.alarm_name],
+    [aws_cloudwatch_metric_alarm.verify_failed_checks.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.verify_heartbeat_missing : a.alarm_name],
   )
 }
 

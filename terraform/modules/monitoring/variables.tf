@@ -161,3 +161,30 @@ variable "db_connections_threshold" {
   type        = number
   default     = 60
 }
+
+# --- Scheduled verification (issue 16) -------------------------------------------------
+
+variable "environment_name" {
+  description = "Environment name: the Environment dimension of the verify metrics."
+  type        = string
+}
+
+variable "verify_metrics_namespace" {
+  description = "CloudWatch namespace the verify runs publish CheckFailed, FailedChecks and Heartbeat into."
+  type        = string
+}
+
+variable "verify_interval_minutes" {
+  description = "Minutes between two scheduled verify runs: the period of the verify alarms."
+  type        = number
+
+  validation {
+    condition     = var.verify_interval_minutes >= 1 && var.verify_interval_minutes <= 720 && floor(var.verify_interval_minutes) == var.verify_interval_minutes
+    error_message = "verify_interval_minutes must be a whole number from 1 to 720 (two intervals must fit in a day)."
+  }
+}
+
+variable "verify_heartbeat_alarm" {
+  description = "Create the missing-heartbeat alarm (on when the verify schedule is enabled; without a schedule nothing beats)."
+  type        = bool
+}

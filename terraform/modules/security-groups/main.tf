@@ -1,4 +1,4 @@
-# Five security groups, one per role. Rules are separate resources so that groups can
+# Six security groups, one per role. Rules are separate resources so that groups can
 # refer to each other without cycles. Nothing listens on a port that is not listed here.
 
 locals {
@@ -64,6 +64,18 @@ resource "aws_security_group" "mq" {
   description = "Amazon MQ: STOMP over TLS from the web hosts and grading tasks, console from admin networks; no outbound traffic"
   vpc_id      = var.vpc_id
   tags        = { Name = "${var.name}-mq" }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_security_group" "verifier" {
+  #checkov:skip=CKV2_AWS_5:Attached in other modules (ALB, launch template, ECS service, RDS, Amazon MQ) through this module's outputs, which checkov's graph does not follow.
+  name        = "${var.name}-verifier"
+  description = "Scheduled verifier task: no inbound traffic; out to the ALB, AWS APIs, the database and the broker"
+  vpc_id      = var.vpc_id
+  tags        = { Name = "${var.name}-verifier" }
 
   lifecycle {
     create_before_destroy = true
@@ -221,4 +233,61 @@ resource "aws_vpc_security_group_ingress_rule" "mq_console" {
   from_port         = local.mq_web
   to_port           = local.mq_web
   cidr_ipv4         = each.value
+}
+
+# --- Verifier task (no ingress; the database and the broker admit it) ----------------------
+# The existing groups' descriptions are left as they are: a changed description replaces a group.
+
+resource "aws_vpc_security_group_egress_rule" "verifier_https" {
+  security_group_id = aws_security_group.verifier.id
+  description       = "HTTPS to AWS APIs (ECR, S3, CloudWatch, SSM, ELB, ECS, MQ, RDS) and the ALB"
+  ip_protocol       = "tcp"
+  from_port         = local.https
+  to_port           = local.https
+  cidr_ipv4         = local.anywhere
+}
+
+resource "aws_vpc_security_group_egress_rule" "verifier_http" {
+  security_group_id = aws_security_group.verifier.id
+  description       = "HTTP to the ALB's public address (the site and /health; through the NAT gateway)"
+  ip_protocol       = "tcp"
+  from_port         = 80
+  to_port           = 80
+  cidr_ipv4         = local.anywhere
+}
+
+resource "aws_vpc_security_group_egress_rule" "verifier_to_database" {
+  security_group_id            = aws_security_group.verifier.id
+  description                  = "PostgreSQL (rds.roundtrip)"
+  ip_protocol                  = "tcp"
+  from_port                    = local.db_port
+  to_port                      = local.db_port
+  referenced_security_group_id = aws_security_group.database.id
+}
+
+resource "aws_vpc_security_group_egress_rule" "verifier_to_mq" {
+  security_group_id            = aws_security_group.verifier.id
+  description                  = "STOMP over TLS to Amazon MQ (mq.roundtrip)"
+  ip_protocol                  = "tcp"
+  from_port                    = local.stomp_ssl
+  to_port                      = local.stomp_ssl
+  referenced_security_group_id = aws_security_group.mq.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "database_from_verifier" {
+  security_group_id            = aws_security_group.database.id
+  description                  = "PostgreSQL from the scheduled verifier task"
+  ip_protocol                  = "tcp"
+  from_port                    = local.db_port
+  to_port                      = local.db_port
+  referenced_security_group_id = aws_security_group.verifier.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "mq_from_verifier" {
+  security_group_id            = aws_security_group.mq.id
+  description                  = "STOMP over TLS from the scheduled verifier task"
+  ip_protocol                  = "tcp"
+  from_port                    = local.stomp_ssl
+  to_port                      = local.stomp_ssl
+  referenced_security_group_id = aws_security_group.verifier.id
 }

@@ -22,3 +22,8 @@ output "mq_security_group_id" {
   description = "Security group of the Amazon MQ broker."
   value       = aws_security_group.mq.id
 }
+
+output "verifier_security_group_id" {
+  description = "Security group of the scheduled verifier task."
+  value       = aws_security_group.verifier.id
+}
