@@ -76,6 +76,8 @@ def test_verbose_plan_and_apply_show_no_secret():
     result = run_playbook(CONVERGE, {"release": "r2"}, ("-vvv",))
     assert result.returncode == 0, result.stdout[-3000:]
     assert "Apply complete" in result.stdout, result.stdout[-3000:]
+    # The summary's cost line, from the region's price table (SSM parameters cost nothing by themselves).
+    assert "Estimated monthly cost: $0 after this plan, $0 now (+$0); ap-northeast-2 on-demand" in result.stdout
     _assert_secret_absent(result, "a plan and apply")
     # The secret still reached Terraform (from the variables file).
     assert parameter("/molecule/api_token")["Value"] == "molecule-token-9Xq2"
