@@ -40,6 +40,11 @@ through it. Adjustments (see docs/ARCHITECTURE.md, "The emulated environment"):
   account) is added to moto's AMI catalogue, so that the web hosts' AMI lookup
   (terraform/modules/compute) resolves as it does on AWS. Switch off with
   GRADESTACK_MOTO_DEBIAN_AMI=false.
+- An issued ACM certificate for the site stands ready in every region's ACM, under
+  a fixed ARN (certificate/EMULATED_CERTIFICATE_ID; group_vars/emulated.yml's
+  certificate_arn), as an operator's certificate does in a real account before
+  the first deploy: moto's ALB refuses an HTTPS listener whose certificate ACM
+  does not hold. Switch off with GRADESTACK_MOTO_CERTIFICATE=false.
 
 Usage: moto_server.py [--host 127.0.0.1] [--port 5000]
 """
@@ -75,6 +80,11 @@ DEBIAN_12_AMI: dict[str, Any] = {
 }
 
 
+# The emulated site's certificate: group_vars/emulated.yml names this id.
+EMULATED_CERTIFICATE_ID = "0e1a7ed0-5173-4c3e-8a1f-000000000443"
+EMULATED_CERTIFICATE_DOMAIN = "gradestack.emulated.test"
+
+
 def apply_emulator_settings() -> None:
     """Environment switches moto reads at import time; must run before moto is imported."""
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
@@ -90,6 +100,24 @@ def add_debian_ami() -> None:
 
     if not any(ami["ami_id"] == DEBIAN_12_AMI["ami_id"] for ami in amis.AMIS):
         amis.AMIS.append(dict(DEBIAN_12_AMI))
+
+
+def add_emulated_certificate() -> None:
+    """Every region's ACM backend starts with the site's issued certificate under its fixed ARN."""
+    if os.environ.get("GRADESTACK_MOTO_CERTIFICATE", "true").lower() in {"0", "false", "no"}:
+        return
+    from moto.acm import models  # noqa: PLC0415  (moto is imported only after the settings above)
+
+    original_init = models.AWSCertificateManagerBackend.__init__
+
+    def init(self: Any, region_name: str, account_id: str) -> None:
+        original_init(self, region_name, account_id)
+        bundle = models.CertBundle.generate_cert(EMULATED_CERTIFICATE_DOMAIN, account_id, region_name)
+        bundle.arn = f"arn:aws:acm:{region_name}:{account_id}:certificate/{EMULATED_CERTIFICATE_ID}"
+        bundle.status = "ISSUED"  # validated, as the operator's certificate is before a deploy
+        self._certificates[bundle.arn] = bundle
+
+    models.AWSCertificateManagerBackend.__init__ = init
 
 
 def add_appautoscaling_tagging() -> None:
@@ -384,6 +412,7 @@ def main() -> None:
 
     apply_emulator_settings()
     add_debian_ami()
+    add_emulated_certificate()
     add_appautoscaling_tagging()
     add_logs_query_definitions()
     fix_ec2_round_trips()

@@ -252,7 +252,8 @@ module "monitoring" {
   name                     = local.name
   aws_region               = var.aws_region
   kms_key_arn              = aws_kms_key.main.arn
-  alarm_email              = var.alarm_email
+  alarm_email_addresses    = var.alarm_email_addresses
+  alarm_https_endpoints    = var.alarm_https_endpoints
   ecs_cluster_name         = module.ecs_grading.cluster_name
   ecs_service_name         = module.ecs_grading.service_name
   ecs_log_group_name       = module.ecs_grading.log_group_name

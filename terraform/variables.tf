@@ -380,14 +380,23 @@ variable "enable_s3_lifecycle" {
 
 # --- Monitoring ----------------------------------------------------------------------
 
-variable "alarm_email" {
-  description = "E-mail address subscribed to the alarm topic. null: no subscription (subscribe on-call tooling to the topic yourself)."
-  type        = string
-  default     = null
+variable "alarm_email_addresses" {
+  description = "E-mail addresses subscribed to the alarm topic (each confirms once). Preflight requires a recipient in production."
+  type        = list(string)
 
   validation {
-    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
-    error_message = "alarm_email must be null or an e-mail address."
+    condition     = alltrue([for address in var.alarm_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", address))])
+    error_message = "alarm_email_addresses must hold e-mail addresses only."
+  }
+}
+
+variable "alarm_https_endpoints" {
+  description = "HTTPS endpoints (an on-call tool's webhook) subscribed to the alarm topic."
+  type        = list(string)
+
+  validation {
+    condition     = alltrue([for url in var.alarm_https_endpoints : startswith(url, "https://")])
+    error_message = "alarm_https_endpoints must hold https:// URLs only."
   }
 }
 

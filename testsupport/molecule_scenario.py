@@ -46,7 +46,9 @@ def facts() -> dict[str, Any]:
     return json.loads((ephemeral_dir() / "facts.json").read_text())
 
 
-def run_playbook(playbook: Path, extra_vars: dict[str, Any] | None = None) -> subprocess.CompletedProcess[str]:
+def run_playbook(
+    playbook: Path, extra_vars: dict[str, Any] | None = None, options: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     """Run a playbook of the scenario against Molecule's inventory, as Molecule does, and capture its output."""
     argv = [
         str(Path(sys.executable).parent / "ansible-playbook"),
@@ -56,6 +58,7 @@ def run_playbook(playbook: Path, extra_vars: dict[str, Any] | None = None) -> su
     ]
     if extra_vars:
         argv += ["--extra-vars", json.dumps(extra_vars)]
+    argv += options
     # One message a line (the yaml result format folds long ones), no colour codes.
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_NOCOLOR="true", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
     return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600, env=env)

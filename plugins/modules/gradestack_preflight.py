@@ -356,6 +356,81 @@ def check_web_ami(report: Report, settings: dict, env: str, cloud: bool) -> None
         )
 
 
+# Environments serving real users: HTTPS and alarm recipients are required there.
+PROTECTED = ("staging", "production")
+ACM_ARN = re.compile(r"arn:aws[a-z-]*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[A-Za-z0-9-]+")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _tier(env: str, inherited: list[str]) -> str:
+    """production, staging or the environment itself: emulated inherits production's rules."""
+    for tier in ("production", "staging"):
+        if env == tier or tier in inherited:
+            return tier
+    return env
+
+
+def check_https(report: Report, settings: dict, tier: str, cloud: bool) -> None:
+    """Sessions and CSRF tokens cross the internet: staging and production serve HTTPS only."""
+    if not cloud or "certificate_arn" not in settings:
+        return
+    arn = settings.get("certificate_arn")
+    if not arn:
+        if tier in PROTECTED:
+            report.problem(
+                "certificate_arn",
+                f"empty in {tier}: the site would serve sessions over plain HTTP",
+                "request or import an ACM certificate for the site's name in aws_region "
+                "(README, HTTPS set-up) and set its ARN as certificate_arn",
+            )
+        else:
+            report.warning(
+                "certificate_arn",
+                f"empty in {tier}: the load balancer serves plain HTTP only",
+                "set an ACM certificate ARN to serve HTTPS (README, HTTPS set-up)",
+            )
+        return
+    match = ACM_ARN.fullmatch(str(arn))
+    if not match:
+        report.problem(
+            "certificate_arn",
+            f"{arn!r} is not an ACM certificate ARN",
+            "copy the ARN from `aws acm list-certificates` (arn:aws:acm:<region>:<account>:certificate/<id>)",
+        )
+    elif settings.get("aws_region") and match.group(1) != settings["aws_region"]:
+        report.problem(
+            "certificate_arn",
+            f"the certificate is in {match.group(1)}, the load balancer in {settings['aws_region']}",
+            f"request or import the certificate in {settings['aws_region']} (an ALB uses its own region's ACM)",
+        )
+
+
+def check_alarm_recipients(report: Report, settings: dict, tier: str, cloud: bool) -> None:
+    """Alarms that reach nobody are not monitoring: production needs a recipient, staging is warned."""
+    if not cloud or "alarm_email_addresses" not in settings:
+        return
+    emails = settings.get("alarm_email_addresses") or []
+    endpoints = settings.get("alarm_https_endpoints") or []
+    for address in emails:
+        if not EMAIL.fullmatch(str(address)):
+            report.problem(
+                "alarm_email_addresses", f"{address!r} is not an e-mail address", "write e.g. oncall@example.org"
+            )
+    for url in endpoints:
+        if not str(url).startswith("https://"):
+            report.problem(
+                "alarm_https_endpoints", f"{url!r} is not an https:// URL", "give the on-call tool's HTTPS webhook URL"
+            )
+    if emails or endpoints:
+        return
+    what = f"no alarm recipient in {tier}: every alarm goes to an SNS topic nobody reads"
+    fix = "list the on-call addresses in alarm_email_addresses (or webhooks in alarm_https_endpoints)"
+    if tier == "production":
+        report.problem("alarm_email_addresses", what, fix)
+    elif tier == "staging":
+        report.warning("alarm_email_addresses", what, fix)
+
+
 def check_capacity(report: Report, settings: dict) -> None:
     mode = settings.get("mq_deployment_mode")
     itype = settings.get("mq_instance_type")
@@ -455,6 +530,9 @@ def run_checks(params: dict, repo_root: str) -> Report:
     check_network(report, params["settings"])
     check_exposure(report, params["settings"], env)
     check_web_ami(report, params["settings"], env, params["cloud"])
+    tier = _tier(env, inherited)
+    check_https(report, params["settings"], tier, params["cloud"])
+    check_alarm_recipients(report, params["settings"], tier, params["cloud"])
     check_capacity(report, params["settings"])
     return report
 

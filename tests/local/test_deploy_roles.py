@@ -98,6 +98,7 @@ GRADING_PLAY = """
         grading_service_mq_password: s3cret-mq
 """
 
+
 @pytest.mark.parametrize("image", ["localhost/gradestack-grading:latest", "localhost/gradestack-grading", ""])
 def test_mutable_or_missing_image_tags_are_refused(tmp_path, image):
     result = play(tmp_path, GRADING_PLAY, {}, {"grading_service_image": image})

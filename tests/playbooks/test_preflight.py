@@ -21,6 +21,10 @@ ONLY_PREFLIGHT = ["--tags", "preflight"]
 GOOD_DB_PASSWORD = "Sx8kq2LmPz9w"  # noqa: S105  (test value stored in moto only)
 GOOD_MQ_PASSWORD = "Qm4vT8nRz2Lp7Kx"  # noqa: S105
 GOOD_WEB_SECRET_KEY = "7c1e9a4f0b2d8e6a3f5c7b9d1e0a2c4f6b8d0e2a"  # noqa: S105
+CERTIFICATE = "arn:aws:acm:ap-northeast-2:123456789012:certificate/0e1a7ed0-5173-4c3e-8a1f-000000000443"
+# What the operator adds for staging and production before the first deploy (README,
+# "HTTPS set-up" and "Alarm recipients"): the repository leaves both empty.
+OPERATOR_SETTINGS = {"certificate_arn": CERTIFICATE, "alarm_email_addresses": ["oncall@example.org"]}
 
 
 def problems_of(output: str) -> list[str]:
@@ -65,7 +69,13 @@ def test_deploy_without_inventory_targets_local():
 
 @pytest.mark.parametrize("environment", ["dev", "staging", "production"])
 def test_good_cloud_settings_pass(environment, cloud_env):
-    result = run_playbook(PREFLIGHT, args=ONLY_PREFLIGHT, inventory=f"inventories/{environment}", env=cloud_env)
+    result = run_playbook(
+        PREFLIGHT,
+        args=ONLY_PREFLIGHT,
+        inventory=f"inventories/{environment}",
+        env=cloud_env,
+        extra_vars=OPERATOR_SETTINGS if environment != "dev" else None,
+    )
     assert result.returncode == 0, result.stdout
     assert f"Preflight passed for {environment}" in result.stdout
     assert "Deploying as arn:aws:sts::" in result.stdout
@@ -79,6 +89,35 @@ def test_dev_warns_about_ssh_open_to_the_world(cloud_env):
     result = run_playbook(PREFLIGHT, args=ONLY_PREFLIGHT, inventory="inventories/dev", env=cloud_env)
     assert result.returncode == 0, result.stdout
     assert "WARNING ssh_cidr_blocks (group_vars/dev.yml): SSH is open to the whole internet" in result.stdout
+    # (the yaml callback folds long messages: the start of each line only)
+    assert "WARNING certificate_arn (group_vars/all/aws_stack.yml): empty in dev" in result.stdout
+
+
+def test_production_without_certificate_and_alarm_recipients_is_refused(cloud_env):
+    result = run_playbook(PREFLIGHT, args=ONLY_PREFLIGHT, inventory="inventories/production", env=cloud_env)
+    assert result.returncode != 0
+    problems = problems_of(result.stdout)
+    assert problems == [
+        "certificate_arn (group_vars/all/aws_stack.yml): empty in production: the site would serve sessions over "
+        "plain HTTP; fix: request or import an ACM certificate for the site's name in aws_region (README, HTTPS "
+        "set-up) and set its ARN as certificate_arn",
+        "alarm_email_addresses (group_vars/all/aws_stack.yml): no alarm recipient in production: every alarm goes "
+        "to an SNS topic nobody reads; fix: list the on-call addresses in alarm_email_addresses (or webhooks in "
+        "alarm_https_endpoints)",
+    ], result.stdout[-3000:]
+
+
+def test_staging_without_alarm_recipients_is_warned_about(cloud_env):
+    result = run_playbook(
+        PREFLIGHT,
+        args=ONLY_PREFLIGHT,
+        inventory="inventories/staging",
+        env=cloud_env,
+        extra_vars={"certificate_arn": CERTIFICATE},
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "WARNING alarm_email_addresses (group_vars/all/aws_stack.yml): no alarm recipient" in result.stdout
+    assert "WARNING certificate_arn" not in result.stdout
 
 
 BAD_LOCAL_SETTINGS = [
@@ -155,7 +194,9 @@ def test_ssh_open_to_the_world_is_refused_outside_dev(cloud_env):
 
 def test_missing_credentials_give_one_clear_line():
     env = playbook_env(aws={"AWS_DEFAULT_REGION": "ap-northeast-2"})
-    result = run_playbook(PREFLIGHT, args=ONLY_PREFLIGHT, inventory="inventories/staging", env=env)
+    result = run_playbook(
+        PREFLIGHT, args=ONLY_PREFLIGHT, inventory="inventories/staging", env=env, extra_vars=OPERATOR_SETTINGS
+    )
     assert result.returncode != 0
     problems = problems_of(result.stdout)
     assert problems == [

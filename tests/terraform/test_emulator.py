@@ -8,6 +8,7 @@ printed and written to reports/terraform/emulator.json.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import re
 import shutil
@@ -37,6 +38,18 @@ pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 DRIFT_FILE = TERRAFORM_DIR / "emulator_drift.yml"
 REPORT = REPO / "reports" / "terraform" / "emulator.json"
 MEASURED: dict[str, dict] = {}
+_SPEC = importlib.util.spec_from_file_location(
+    "terraform_plan_summary", REPO / "roles" / "terraform_stack" / "library" / "terraform_plan_summary.py"
+)
+plan_summary = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(plan_summary)
+PRICES = yaml.safe_load((TERRAFORM_DIR / "prices" / "ap-northeast-2.yml").read_text())
+# What an operator adds for production (README, "HTTPS set-up", "Alarm recipients"): the
+# emulated environment's values, whose certificate scripts/moto_server.py puts in ACM.
+_EMULATED = yaml.safe_load((REPO / "group_vars" / "emulated.yml").read_text())
+OPERATOR_SETTINGS = {
+    "production": {name: _EMULATED[name] for name in ("certificate_arn", "alarm_email_addresses")},
+}
 # What enable_deletion_protection / db_deletion_protection guard.
 PROTECTED = (
     "module.compute.aws_lb.this",
@@ -63,7 +76,7 @@ class Stack:
             raise AssertionError(f"cannot select workspace {name}")
 
     def plan(self, environment: str, *extra: str) -> dict:
-        tfvars = write_tfvars(self.root, environment)
+        tfvars = write_tfvars(self.root, environment, **OPERATOR_SETTINGS.get(environment, {}))
         plan_file = f"{environment}.tfplan"
         self.tf("plan", "-input=false", "-no-color", "-var-file", str(tfvars), "-out", plan_file, *extra)
         return json.loads(self.tf("show", "-json", plan_file).stdout)
@@ -110,8 +123,10 @@ def test_plan(stack: Stack, environment: str) -> None:
     plan = stack.plan(environment)
     seconds = round(time.monotonic() - started, 1)
     count = len(creates(plan))
-    MEASURED[environment] = {"resources": count, "plan_seconds": seconds}
+    cost = record_cost(environment, plan)
+    MEASURED[environment].update({"resources": count, "plan_seconds": seconds})
     print(f"\n{environment}: plan creates {count} resources ({seconds} s)")
+    assert cost["before"] == 0 and 100 < cost["after"] < 600, cost
     assert all(c["change"]["actions"] in (["create"], ["no-op"], ["read"]) for c in plan["resource_changes"])
     assert count >= 50
 
@@ -263,6 +278,9 @@ def test_production_apply_replan_destroy(stack: Stack) -> None:
 
     check_hardening(plan)
     check_verify_schedule(plan, "production", enabled=True)
+    cost = record_cost("production", plan)
+    # The active/standby mq.m5.large pair is about half of production's bill (group_vars/production.yml).
+    assert 0.4 < cost["categories_after"]["broker"] / cost["after"] < 0.6, cost
 
     started = time.monotonic()
     stack.tf("apply", "-input=false", "-no-color", "-auto-approve", "production.tfplan")
@@ -305,16 +323,27 @@ def test_production_apply_replan_destroy(stack: Stack) -> None:
     destroy_seconds = round(time.monotonic() - started, 1)
     assert stack.tf("state", "list").stdout.strip() == ""
 
-    MEASURED["production"] = {
-        "resources": count,
-        "resources_in_state": len(managed),
-        "apply_seconds": apply_seconds,
-        "replan_seconds": replan_seconds,
-        "destroy_seconds": destroy_seconds,
-    }
+    MEASURED["production"].update(
+        {
+            "resources": count,
+            "resources_in_state": len(managed),
+            "apply_seconds": apply_seconds,
+            "replan_seconds": replan_seconds,
+            "destroy_seconds": destroy_seconds,
+        }
+    )
     print(f"\nproduction: {count} resources; apply {apply_seconds} s, replan {replan_seconds} s", end="")
     print(f", destroy {destroy_seconds} s")
     assert count == len(managed)
+
+
+def record_cost(environment: str, plan: dict) -> dict:
+    """The plan summary's estimate of a first apply (README, "What each environment costs")."""
+    cost = plan_summary.estimate(plan, PRICES)
+    assert cost["unpriced"] == [], f"resources the price table cannot price: {cost['unpriced']}"
+    MEASURED[environment] = {"monthly_cost": cost}
+    print(f"\n{environment}: " + "; ".join(plan_summary.cost_lines(cost, PRICES)))
+    return cost
 
 
 def check_hardening(plan: dict) -> None:
@@ -339,6 +368,21 @@ def check_hardening(plan: dict) -> None:
     for alarm in alarms:
         after, unknown = alarm["change"]["after"], alarm["change"]["after_unknown"]
         assert unknown.get("alarm_actions") or after.get("alarm_actions"), f"{alarm['address']} notifies nobody"
+    check_https_and_recipients(plan)
+
+
+def check_https_and_recipients(plan: dict) -> None:
+    """HTTPS on 443 with a modern policy, 80 redirects there; the alarm topic has its recipients."""
+    https = planned(plan, "module.compute.aws_lb_listener.https[0]")
+    assert https["ssl_policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert https["certificate_arn"] == OPERATOR_SETTINGS["production"]["certificate_arn"]
+    http = planned(plan, "module.compute.aws_lb_listener.http")["default_action"]
+    assert [a["type"] for a in http] == ["redirect"]
+    assert http[0]["redirect"][0]["protocol"] == "HTTPS" and http[0]["redirect"][0]["status_code"] == "HTTP_301"
+    assert addresses(plan, r"module\.security_groups\..*alb_https.*"), "the ALB's security group keeps 443 closed"
+    for address in OPERATOR_SETTINGS["production"]["alarm_email_addresses"]:
+        subscription = planned(plan, f'module.monitoring.aws_sns_topic_subscription.email["{address}"]')
+        assert (subscription["protocol"], subscription["endpoint"]) == ("email", address)
 
 
 def check_state_keeps_no_secrets(stack: Stack) -> dict:

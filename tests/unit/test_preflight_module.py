@@ -174,3 +174,67 @@ def test_an_unpinned_web_ami_is_warned_about_outside_dev(env, ami, warned):
     assert not report.problems
     if warned:
         assert report.warnings[0].startswith("web_ami_id (") and "replaces every web host" in report.warnings[0]
+
+
+CERTIFICATE = "arn:aws:acm:ap-northeast-2:123456789012:certificate/0e1a7ed0-5173-4c3e-8a1f-000000000443"
+
+
+@pytest.mark.parametrize(
+    ("env", "inherited", "arn", "problem", "warning"),
+    [
+        ("production", [], None, "empty in production: the site would serve sessions over plain HTTP", None),
+        ("staging", [], None, "empty in staging: the site would serve sessions over plain HTTP", None),
+        # emulated takes production's settings and its rules.
+        ("emulated", ["production"], None, "empty in production", None),
+        ("dev", [], None, None, "empty in dev: the load balancer serves plain HTTP only"),
+        ("production", [], CERTIFICATE, None, None),
+        ("dev", [], CERTIFICATE, None, None),
+        ("production", [], "arn:aws:iam::123456789012:server-certificate/site", "is not an ACM certificate ARN", None),
+        ("production", [], CERTIFICATE.replace("ap-northeast-2", "us-east-1"),
+         "the certificate is in us-east-1, the load balancer in ap-northeast-2", None),
+    ],
+)  # fmt: skip
+def test_https_certificate_required_in_staging_and_production(env, inherited, arn, problem, warning):
+    report = _report()
+    settings = {"certificate_arn": arn, "aws_region": "ap-northeast-2"}
+    preflight.check_https(report, settings, preflight._tier(env, inherited), cloud=True)
+    assert [line for line in report.problems if line.startswith("certificate_arn (")] == report.problems
+    assert (problem is None) is (not report.problems), report.problems
+    if problem:
+        assert problem in report.problems[0] and "fix: " in report.problems[0]
+    assert (warning is None) is (not report.warnings), report.warnings
+    if warning:
+        assert warning in report.warnings[0]
+
+
+def test_local_needs_no_certificate():
+    report = _report()
+    preflight.check_https(report, {"certificate_arn": None}, "local", cloud=False)
+    assert (report.problems, report.warnings) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("env", "emails", "endpoints", "problem", "warning"),
+    [
+        ("production", [], [], "no alarm recipient in production", None),
+        ("emulated", [], [], "no alarm recipient in production", None),
+        ("staging", [], [], None, "no alarm recipient in staging"),
+        ("dev", [], [], None, None),
+        ("production", ["oncall@example.org"], [], None, None),
+        ("production", [], ["https://events.example.org/hook"], None, None),
+        ("production", ["oncall"], [], "'oncall' is not an e-mail address", None),
+        ("staging", ["oncall@example.org"], ["http://hook.example.org"], "is not an https:// URL", None),
+    ],
+)
+def test_alarm_recipients(env, emails, endpoints, problem, warning):
+    report = _report()
+    settings = {"alarm_email_addresses": emails, "alarm_https_endpoints": endpoints}
+    inherited = ["production"] if env == "emulated" else []
+    preflight.check_alarm_recipients(report, settings, preflight._tier(env, inherited), cloud=True)
+    assert (problem is None) is (not report.problems), report.problems
+    if problem:
+        assert len(report.problems) == 1 and problem in report.problems[0]
+        assert report.problems[0].startswith(("alarm_email_addresses (", "alarm_https_endpoints ("))
+    assert (warning is None) is (not report.warnings), report.warnings
+    if warning:
+        assert warning in report.warnings[0] and "fix: list the on-call addresses" in report.warnings[0]

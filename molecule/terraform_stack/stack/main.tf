@@ -1,5 +1,5 @@
 # A tiny root module for the terraform_stack scenario: two SSM parameters, an S3
-# backend configured by the role (backend.hcl), a sensitive input passed as TF_VAR_.
+# backend configured by the role (backend.hcl), a sensitive input (the role's secrets file).
 terraform {
   required_version = ">= 1.10"
   backend "s3" {}

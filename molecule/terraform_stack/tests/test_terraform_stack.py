@@ -61,3 +61,33 @@ def test_guard_refuses_a_replacement_and_applies_nothing():
     names = [p["Name"] for p in aws("ssm").describe_parameters()["Parameters"]]
     assert not [name for name in names if name.startswith("/molecule-renamed/")]
     assert "molecule-token-9Xq2" not in result.stdout
+
+
+def _assert_secret_absent(result, what: str) -> None:
+    output = result.stdout + result.stderr
+    # The positive control: -vvv really shows the tasks' connection lines (EXEC with their environment).
+    assert "<localhost> EXEC" in output and "TF_IN_AUTOMATION=1" in output, output[-3000:]
+    assert "molecule-token-9Xq2" not in output, f"the secret appears in the -vvv output of {what}"
+    assert not list(Path("/dev/shm").glob("gradestack-molecule-plan-*")), "the private directory was left"
+
+
+def test_verbose_plan_and_apply_show_no_secret():
+    # A new release value makes the run plan and apply; -vvv prints every EXEC line.
+    result = run_playbook(CONVERGE, {"release": "r2"}, ("-vvv",))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Apply complete" in result.stdout, result.stdout[-3000:]
+    # The summary's cost line, from the region's price table (SSM parameters cost nothing by themselves).
+    assert "Estimated monthly cost: $0 after this plan, $0 now (+$0); ap-northeast-2 on-demand" in result.stdout
+    _assert_secret_absent(result, "a plan and apply")
+    # The secret still reached Terraform (from the variables file).
+    assert parameter("/molecule/api_token")["Value"] == "molecule-token-9Xq2"
+    assert parameter("/molecule/release")["Value"] == "r2"
+
+
+def test_verbose_destroy_shows_no_secret():
+    # Last test of the module: it removes what the others read.
+    result = run_playbook(CONVERGE, {"release": "r2", "terraform_stack_state": "absent"}, ("-vvv",))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Destroy complete" in result.stdout, result.stdout[-3000:]
+    _assert_secret_absent(result, "a destroy")
+    assert not [p["Name"] for p in aws("ssm").describe_parameters()["Parameters"] if p["Name"].startswith("/molecule/")]

@@ -82,3 +82,16 @@ def test_logrotate_covers_the_logs(host):
     assert "/var/log/gradestack/*.log" in rules.content_string
     host.run_expect([0], "logrotate --debug /etc/logrotate.d/gradestack-web")
     assert host.file("/var/log/gradestack/access.log").exists
+
+
+def test_hsts_only_behind_an_https_load_balancer(host):
+    # As the ALB's HTTPS listener forwards a request: its X-Forwarded-For and X-Forwarded-Proto.
+    # nginx must pass the load balancer's scheme on (not its own, plain HTTP) for the app to
+    # send HSTS and Secure cookies; a plain-HTTP request gets neither.
+    alb = "-H 'X-Forwarded-For: 203.0.113.5'"
+    https = host.check_output(f"curl -sS -D - -o /dev/null {alb} -H 'X-Forwarded-Proto: https' http://127.0.0.1/health")
+    assert "Strict-Transport-Security: max-age=31536000" in https
+    http = host.check_output(f"curl -sS -D - -o /dev/null {alb} -H 'X-Forwarded-Proto: http' http://127.0.0.1/health")
+    assert "Strict-Transport-Security" not in http
+    direct = host.check_output("curl -sS -D - -o /dev/null http://127.0.0.1/health")
+    assert "Strict-Transport-Security" not in direct

@@ -4,8 +4,10 @@
 Reads `terraform show -json <plan>` and returns what the plan does (counts and the
 addresses created, updated, replaced and destroyed), which updates are nothing but
 known emulator drift (an allow-list: attributes moto does not store, so every plan
-"changes" them back), and which destructive actions the guard must refuse. Values of
-attributes are never returned, only names: the plan holds secrets.
+"changes" them back), which destructive actions the guard must refuse, and the
+estimated monthly cost of the environment before and after the plan (from a dated
+price table, terraform/prices/<region>.yml). Values of attributes are never returned,
+only names, sizes and counts: the plan holds secrets.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+from collections.abc import Callable
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -44,6 +47,11 @@ options:
     type: list
     elements: str
     default: []
+  prices:
+    description:
+      - The price table (terraform/prices/<region>.yml, read by the role); empty: no cost estimate.
+    type: dict
+    default: {}
 author: gradestack
 """
 
@@ -70,6 +78,9 @@ ami:
 drift:
   description: Ignored updates, as "address: attribute, ...".
   type: list
+cost:
+  description: Estimated monthly cost in USD, C({before, after, categories_before, categories_after, unpriced}).
+  type: dict
 lines:
   description: The summary, one line each, for display.
   type: list
@@ -139,7 +150,153 @@ def _note_ami_change(address: str, resource_type: str, change: dict, replace_all
         result["refused"].append(f"{address} (AMI change {image}: an instance refresh replaces every web host)")
 
 
-def summarise(plan: dict, ignored_drift: list[dict], replace_allowed: list[str]) -> dict:
+# --- Cost ---------------------------------------------------------------------------------------
+
+CATEGORIES = {
+    "broker": "broker",
+    "database": "database",
+    "grading": "grading tasks",
+    "endpoints": "VPC endpoints",
+    "nat": "NAT gateways",
+    "web": "web hosts",
+    "alb": "load balancer",
+    "monitoring": "logs/alarms/keys",
+}
+
+
+def _first(resources: list[tuple[str, str, dict]], resource_type: str) -> dict:
+    return next((values for _, rtype, values in resources if rtype == resource_type), {})
+
+
+def _count_private_subnets(resources: list[tuple[str, str, dict]]) -> int:
+    return sum(1 for address, rtype, _ in resources if rtype == "aws_subnet" and ".private" in address)
+
+
+def _hours(prices: dict, *names: str) -> float:
+    return sum(prices["hourly"][name] for name in names) * prices["hours_per_month"]
+
+
+def _web_hosts(values: dict, resources: list[tuple[str, str, dict]], prices: dict) -> float:
+    template = _first(resources, "aws_launch_template")
+    count = values.get("desired_capacity") or values.get("min_size") or 0
+    gib = sum((d.get("ebs") or [{}])[0].get("volume_size") or 0 for d in template.get("block_device_mappings") or [])
+    instance = prices["ec2"][template["instance_type"]] * prices["hours_per_month"]
+    return count * (instance + gib * prices["monthly"]["ebs_gp3_gb"])
+
+
+def _database(values: dict, _resources: list, prices: dict) -> float:
+    copies = 2 if values.get("multi_az") else 1
+    instance = prices["rds"][values["instance_class"]] * prices["hours_per_month"]
+    return copies * (instance + (values.get("allocated_storage") or 0) * prices["monthly"]["rds_storage_gb"])
+
+
+def _broker(values: dict, _resources: list, prices: dict) -> float:
+    # Active/standby runs (and bills) two broker instances.
+    copies = 2 if values.get("deployment_mode") == "ACTIVE_STANDBY_MULTI_AZ" else 1
+    return copies * prices["mq"][values["host_instance_type"]] * prices["hours_per_month"]
+
+
+def _grading(values: dict, resources: list[tuple[str, str, dict]], prices: dict) -> float:
+    task = _first(resources, "aws_ecs_task_definition")
+    vcpu, gib = int(task["cpu"]) / 1024, int(task["memory"]) / 1024
+    hourly = prices["hourly"]
+    per_task = (vcpu * hourly["fargate_vcpu"] + gib * hourly["fargate_gb"]) * prices["hours_per_month"]
+    return (values.get("desired_count") or 0) * per_task
+
+
+def _endpoint(values: dict, resources: list[tuple[str, str, dict]], prices: dict) -> float:
+    if values.get("vpc_endpoint_type") != "Interface":
+        return 0.0  # gateway endpoints (S3) are free
+    # The subnets are known after apply on a first plan: one per private subnet, as the module places them.
+    zones = len(values.get("subnet_ids") or []) or _count_private_subnets(resources)
+    return zones * _hours(prices, "interface_endpoint")
+
+
+def _monthly(name: str, factor: str | None = None) -> Callable[[dict, list, dict], float]:
+    def cost(_values: dict, _resources: list, prices: dict) -> float:
+        return prices["monthly"][name] * (prices["assumptions"][factor] if factor else 1)
+
+    return cost
+
+
+# Resource type -> (category, USD per month of one resource from its planned values).
+COSTS: dict[str, tuple[str, Callable[[dict, list, dict], float]]] = {
+    "aws_nat_gateway": ("nat", lambda _v, _r, p: _hours(p, "nat_gateway")),
+    "aws_eip": ("nat", lambda _v, _r, p: _hours(p, "public_ipv4")),
+    "aws_lb": ("alb", lambda _v, _r, p: _hours(p, "alb") + _hours(p, "alb_lcu") * p["assumptions"]["alb_lcus"]),
+    "aws_autoscaling_group": ("web", _web_hosts),
+    "aws_db_instance": ("database", _database),
+    "aws_mq_broker": ("broker", _broker),
+    "aws_ecs_service": ("grading", _grading),
+    "aws_vpc_endpoint": ("endpoints", _endpoint),
+    "aws_cloudwatch_log_group": ("monitoring", _monthly("log_ingestion_gb", "log_gb_per_group")),
+    "aws_cloudwatch_metric_alarm": ("monitoring", _monthly("alarm")),
+    "aws_cloudwatch_dashboard": ("monitoring", _monthly("dashboard")),
+    "aws_kms_key": ("monitoring", _monthly("kms_key")),
+}
+
+
+def monthly_cost(resources: list[tuple[str, str, dict]], prices: dict) -> tuple[dict[str, float], list[str]]:
+    """USD per month by category of (address, type, values) resources, and the addresses the table cannot price."""
+    categories: dict[str, float] = {}
+    unpriced: list[str] = []
+    for address, rtype, values in resources:
+        if rtype not in COSTS:
+            continue  # free by itself, or usage-based (S3, traffic)
+        category, cost = COSTS[rtype]
+        try:
+            amount = cost(values, resources, prices)
+        except (KeyError, TypeError, ValueError):
+            unpriced.append(address)
+            continue
+        if amount:
+            categories[category] = categories.get(category, 0.0) + amount
+    return categories, unpriced
+
+
+def estimate(plan: dict, prices: dict) -> dict:
+    """The environment's monthly cost now (the plan's prior values) and after the plan."""
+    before: list[tuple[str, str, dict]] = []
+    after: list[tuple[str, str, dict]] = []
+    for item in plan.get("resource_changes", []):
+        if item.get("mode") == "data":
+            continue
+        change = item.get("change", {})
+        if change.get("before") is not None:
+            before.append((item["address"], item.get("type", ""), change["before"]))
+        if change.get("after") is not None and change.get("actions") != ["delete"]:
+            after.append((item["address"], item.get("type", ""), change["after"]))
+    categories_before, _ = monthly_cost(before, prices)
+    categories_after, unpriced = monthly_cost(after, prices)
+    return {
+        "before": round(sum(categories_before.values()), 2),
+        "after": round(sum(categories_after.values()), 2),
+        "categories_before": {k: round(v, 2) for k, v in categories_before.items()},
+        "categories_after": {k: round(v, 2) for k, v in categories_after.items()},
+        "unpriced": unpriced,
+    }
+
+
+def cost_lines(cost: dict, prices: dict) -> list[str]:
+    difference = cost["after"] - cost["before"]
+    lines = [
+        f"Estimated monthly cost: ${cost['after']:,.0f} after this plan, ${cost['before']:,.0f} now "
+        f"({'+' if difference >= 0 else '-'}${abs(difference):,.0f}); {prices['region']} on-demand prices of "
+        f"{prices['date']} (terraform/prices/{prices['region']}.yml), usage (traffic, S3) excluded"
+    ]
+    by_size = sorted(cost["categories_after"].items(), key=lambda item: -item[1])
+    lines.append("  " + ", ".join(f"{CATEGORIES.get(k, k)} ${v:,.0f}" for k, v in by_size))
+    changed = sorted(set(cost["categories_after"]) | set(cost["categories_before"]))
+    for key in changed:
+        old, new = cost["categories_before"].get(key, 0.0), cost["categories_after"].get(key, 0.0)
+        if round(old) != round(new) and cost["before"]:
+            lines.append(f"  {CATEGORIES.get(key, key)}: ${old:,.0f} -> ${new:,.0f} a month")
+    if cost["unpriced"]:
+        lines.append(f"  not in the price table (add them): {', '.join(cost['unpriced'])}")
+    return lines
+
+
+def summarise(plan: dict, ignored_drift: list[dict], replace_allowed: list[str], prices: dict | None = None) -> dict:
     result: dict = {key: [] for key in ("create", "update", "replace", "destroy", "drift", "refused", "ami")}
     result["attributes"] = {}
     for item in plan.get("resource_changes", []):
@@ -196,7 +353,16 @@ def summarise(plan: dict, ignored_drift: list[dict], replace_allowed: list[str])
         lines.append(f"  create:  {len(result['create'])} resources (first apply?)")
     lines += [f"  drift (ignored): {d}" for d in result["drift"]]
     lines += [f"  AMI change: {a} (every web host will be replaced; pin web_ami_id)" for a in result["ami"]]
-    return {**result, "counts": counts, "has_changes": has_changes, "outputs_changed": outputs_changed, "lines": lines}
+    cost = estimate(plan, prices) if prices else {}
+    lines += cost_lines(cost, prices) if cost else []
+    return {
+        **result,
+        "counts": counts,
+        "has_changes": has_changes,
+        "outputs_changed": outputs_changed,
+        "cost": cost,
+        "lines": lines,
+    }
 
 
 def main() -> None:
@@ -207,6 +373,7 @@ def main() -> None:
             "binary_path": {"type": "path"},
             "ignored_drift": {"type": "list", "elements": "dict", "default": []},
             "replace_allowed": {"type": "list", "elements": "str", "default": []},
+            "prices": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )
@@ -222,7 +389,9 @@ def main() -> None:
     )
     if rc != 0:
         module.fail_json(msg=f"terraform show -json {plan_file} failed: {err.strip()}")
-    summary = summarise(json.loads(out), module.params["ignored_drift"], module.params["replace_allowed"])
+    summary = summarise(
+        json.loads(out), module.params["ignored_drift"], module.params["replace_allowed"], module.params["prices"]
+    )
     module.exit_json(changed=False, **summary)
 
 

@@ -5,8 +5,9 @@ Each environment gets its own copy of terraform/ so that its `.terraform/` (back
 settings, providers) and generated files (backend config, emulator override) never
 touch another environment's or the repository's. Only files that differ are written,
 so an unchanged module reports `changed: false`. The module also lists the root
-module's variables and which of them are sensitive (those travel as TF_VAR_*
-environment variables, never on a command line or in a file).
+module's variables and which of them are sensitive (those travel in a 0600
+variables file of the run's private plan directory, never on a command line or in
+a task's environment, which Ansible prints at -vvv).
 """
 
 from __future__ import annotations

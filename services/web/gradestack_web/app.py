@@ -118,7 +118,7 @@ def create_app(
     @app.after_request
     def _headers(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        return security.add_security_headers(response)
+        return security.add_security_headers(response, settings.hsts_max_age)
 
     @app.teardown_request
     def _close_session(exc: BaseException | None) -> None:

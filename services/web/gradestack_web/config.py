@@ -152,6 +152,7 @@ class Settings:
     rate_limit_submissions: int = 20
     rate_limit_window_seconds: int = 60
     session_cookie_secure: bool | None = None  # None: Secure exactly when the request came over HTTPS
+    hsts_max_age: int = 31536000  # Strict-Transport-Security on HTTPS responses; 0: not sent
     grading_bucket: str = ""
     aws_region: str = "ap-northeast-2"
     presign_seconds: int = 300
@@ -200,6 +201,8 @@ class Settings:
             rate_limit_submissions=_int(env, "RATE_LIMIT_SUBMISSIONS", 20, 1),
             rate_limit_window_seconds=_int(env, "RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86400),
             session_cookie_secure=_tristate(env, "SESSION_COOKIE_SECURE"),
+            # Two years at most, the preload list's own ceiling.
+            hsts_max_age=_int(env, "HSTS_MAX_AGE", 31536000, 0, 63072000),
             grading_bucket=env.get("GRADING_BUCKET", "").strip(),
             aws_region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-northeast-2").strip(),
             presign_seconds=_int(env, "ARTIFACT_URL_SECONDS", 300, 1, 3600),

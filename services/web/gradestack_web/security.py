@@ -39,7 +39,11 @@ def csrf_valid(submitted: str | None) -> bool:
     return bool(expected and submitted and hmac.compare_digest(str(expected), str(submitted)))
 
 
-def add_security_headers(response: Response) -> Response:
+def add_security_headers(response: Response, hsts_max_age: int = 0) -> Response:
+    """Headers of every app response; HSTS only on HTTPS (a browser ignores it over HTTP anyway,
+    and dev or the local environment, plain HTTP, must never pin a browser to HTTPS)."""
+    if hsts_max_age > 0 and request.scheme == "https":
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts_max_age}")
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")

@@ -310,3 +310,19 @@ def test_session_cookie_secure_follows_the_scheme(make_app):
     untrusted = make_app(TRUSTED_PROXIES="10.0.0.0/8")
     assert "Secure" not in cookie(untrusted, **{"X-Forwarded-Proto": "https"})
     assert "Secure" in cookie(make_app(SESSION_COOKIE_SECURE="true"))
+
+
+def test_hsts_only_over_https_from_a_trusted_proxy(make_app):
+    def hsts(app, **headers) -> str | None:
+        return app.test_client().get("/problems/aplusb", headers=headers).headers.get("Strict-Transport-Security")
+
+    proxied = make_app(TRUSTED_PROXIES="127.0.0.1/32")
+    assert hsts(proxied, **{"X-Forwarded-Proto": "https"}) == "max-age=31536000"
+    assert hsts(proxied) is None, "plain HTTP (dev, local) must never pin a browser to HTTPS"
+    assert hsts(proxied, **{"X-Forwarded-Proto": "http"}) is None
+    untrusted = make_app(TRUSTED_PROXIES="10.0.0.0/8")
+    assert hsts(untrusted, **{"X-Forwarded-Proto": "https"}) is None
+    assert hsts(make_app(TRUSTED_PROXIES="127.0.0.1/32", HSTS_MAX_AGE="600"), **{"X-Forwarded-Proto": "https"}) == (
+        "max-age=600"
+    )
+    assert hsts(make_app(TRUSTED_PROXIES="127.0.0.1/32", HSTS_MAX_AGE="0"), **{"X-Forwarded-Proto": "https"}) is None

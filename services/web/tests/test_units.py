@@ -75,6 +75,8 @@ def test_database_url_and_sslmode():
         ({"RATE_LIMIT_ENABLED": "maybe"}, "RATE_LIMIT_ENABLED must be true or false"),
         ({"ARTIFACT_URL_BASE": "127.0.0.1:8088/s3"}, "ARTIFACT_URL_BASE must be an http"),
         ({"ARTIFACT_URL_BASE": "http://127.0.0.1:8088/s3?x=1"}, "without query or fragment"),
+        ({"HSTS_MAX_AGE": "-1"}, "HSTS_MAX_AGE must be between 0 and 63072000"),
+        ({"HSTS_MAX_AGE": "1y"}, "HSTS_MAX_AGE must be an integer"),
     ],
 )
 def test_bad_settings_name_the_variable(env, message):

@@ -11,12 +11,22 @@ resource "aws_sns_topic" "alarms" {
   kms_master_key_id = var.kms_key_arn
 }
 
+# The recipients from group_vars (alarm_email_addresses, alarm_https_endpoints). An e-mail
+# subscription stays pending until its owner confirms it; Terraform does not wait for that.
 resource "aws_sns_topic_subscription" "email" {
-  count = var.alarm_email == null ? 0 : 1
+  for_each = toset(var.alarm_email_addresses)
 
   topic_arn = aws_sns_topic.alarms.arn
   protocol  = "email"
-  endpoint  = var.alarm_email
+  endpoint  = each.value
+}
+
+resource "aws_sns_topic_subscription" "https" {
+  for_each = toset(var.alarm_https_endpoints)
+
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "https"
+  endpoint  = each.value
 }
 
 # --- Alarms --------------------------------------------------------------------------

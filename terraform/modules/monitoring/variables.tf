@@ -13,10 +13,16 @@ variable "kms_key_arn" {
   type        = string
 }
 
-variable "alarm_email" {
-  description = "E-mail address subscribed to the alarm topic; null: none."
-  type        = string
-  default     = null
+variable "alarm_email_addresses" {
+  description = "E-mail addresses subscribed to the alarm topic."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_https_endpoints" {
+  description = "HTTPS endpoints subscribed to the alarm topic."
+  type        = list(string)
+  default     = []
 }
 
 variable "ecs_cluster_name" {
