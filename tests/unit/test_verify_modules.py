@@ -151,3 +151,33 @@ def test_stomp_probe_names_a_refused_login(tmp_path, activemq_server):
     probed = json.loads((tmp_path / "probed.json").read_text())
     assert probed["ok"] is False and activemq_server.stomp_url in probed["reason"], probed
     assert WRONG not in result.stdout
+
+
+_aws_spec = importlib.util.spec_from_file_location(
+    "verify_aws_info", REPO / "plugins/modules/gradestack_verify_aws_info.py"
+)
+verify_aws_info = importlib.util.module_from_spec(_aws_spec)
+_aws_spec.loader.exec_module(verify_aws_info)
+
+
+SCALING = "Scaling activity initiated by (deployment ecs-svc/1)"
+
+
+@pytest.mark.parametrize(
+    ("task", "error"),
+    [
+        # A deployment or a scale-in replacing a healthy task: routine.
+        ({"stopCode": "ServiceSchedulerInitiated", "stoppedReason": SCALING,
+          "containers": [{"exitCode": 0}]}, False),
+        ({"stopCode": "ServiceSchedulerInitiated", "stoppedReason": "Task failed ELB health checks",
+          "containers": [{"exitCode": 0}]}, True),
+        ({"stopCode": "EssentialContainerExited", "stoppedReason": "Essential container in task exited",
+          "containers": [{"exitCode": 1}]}, True),
+        ({"stopCode": "TaskFailedToStart", "stoppedReason": "CannotPullContainerError: pull failed",
+          "containers": [{}]}, True),
+        ({"stopCode": "ServiceSchedulerInitiated", "stoppedReason": SCALING,
+          "containers": [{"exitCode": 137}]}, True),
+    ],
+)  # fmt: skip
+def test_a_stopped_task_is_an_error_unless_routine(task, error):
+    assert verify_aws_info.is_error(task) is error
