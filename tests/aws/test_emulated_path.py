@@ -9,15 +9,19 @@ step after the deploy says it needs the deploy (alone, it is skipped and says wh
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 
 from testsupport.ansible import playbook_env, run_playbook
 from testsupport.moto import start_moto
 from testsupport.terraform import make_cli
+from testsupport.verify_report import failed, read_report
 
 from .conftest import SECRETS, EmulatedAws
 
@@ -185,6 +189,119 @@ def test_guard_refuses_to_replace_the_database(emulated_aws: EmulatedAws):
         assert "Nothing was applied" in flat(result.stdout)
     finally:
         terraform(emulated_aws, "untaint", "module.database.aws_db_instance.this")
+
+
+AWS_CHECKS = {
+    "alb.root", "alb.health", "alb.targets", "asg.instances", "ecs.service", "ecs.deployment", "ecs.stopped_tasks",
+    "mq.broker", "mq.roundtrip", "mq.backlog", "mq.dlq", "s3.config", "s3.canary", "rds.instance", "rds.roundtrip",
+    "cloudwatch.dashboard", "cloudwatch.alarms", "e2e.ac", "e2e.wa",
+}  # fmt: skip
+# What the emulator cannot do: no HTTP behind its ALB's DNS name, no broker or database behind its APIs.
+EMULATOR_SKIPS = {"alb.root", "alb.health", "mq.roundtrip", "rds.roundtrip", "e2e.ac", "e2e.wa"}
+GRADING_BUCKET = "gradestack-emulated-grading-123456789012"
+
+
+def verify(aws: EmulatedAws, tmp_path) -> tuple[subprocess.CompletedProcess[str], dict[str, tuple[str, str]]]:
+    """One verify run with a report directory of its own; its output and its report's checks."""
+    result = aws.run("verify.yml", extra_vars={"verify_report_dir": str(tmp_path)})
+    return result, read_report(tmp_path / "verify-emulated.xml")
+
+
+@pytest.mark.needs(DEPLOYED)
+def test_verify_passes_with_every_check_and_publishes_its_metrics(emulated_aws: EmulatedAws, tmp_path):
+    result, checks = verify(emulated_aws, tmp_path)
+    assert_ok(result)
+    assert set(checks) == AWS_CHECKS, checks
+    assert {check for check, (status, _) in checks.items() if status == "skip"} == EMULATOR_SKIPS, checks
+    assert {check for check, (status, _) in checks.items() if status == "pass"} == AWS_CHECKS - EMULATOR_SKIPS, checks
+    assert all("emulator" in checks[check][1] for check in EMULATOR_SKIPS), checks
+    assert "0 check(s) failed" not in result.stdout and "none failed" in flat(result.stdout)
+    metrics = emulated_aws.client("cloudwatch").list_metrics(
+        Namespace="Gradestack/Verify", Dimensions=[{"Name": "Environment", "Value": "emulated"}]
+    )["Metrics"]
+    published = {m["MetricName"]: set() for m in metrics}
+    for m in metrics:
+        published[m["MetricName"]].update(d["Value"] for d in m["Dimensions"] if d["Name"] == "Check")
+    assert set(published) == {"CheckFailed", "FailedChecks", "Heartbeat"}, published
+    # One CheckFailed per check that ran; a skipped check is not reported as passed.
+    assert published["CheckFailed"] == AWS_CHECKS - EMULATOR_SKIPS, published
+
+
+def _ecs_desired(aws: EmulatedAws, count: int | None = None) -> int:
+    ecs = aws.client("ecs")
+    names = {"cluster": "gradestack-emulated", "service": "gradestack-emulated-grading-service"}
+    if count is not None:
+        ecs.update_service(**names, desiredCount=count)
+    return ecs.describe_services(cluster=names["cluster"], services=[names["service"]])["services"][0]["desiredCount"]
+
+
+def _public_access_block(aws: EmulatedAws, present: bool) -> None:
+    s3 = aws.client("s3")
+    if present:
+        s3.put_public_access_block(
+            Bucket=GRADING_BUCKET,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True, "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+            },
+        )  # fmt: skip
+    else:
+        s3.delete_public_access_block(Bucket=GRADING_BUCKET)
+
+
+def _dlq_depth(aws: EmulatedAws, depth: float, minutes_ago: int) -> None:
+    # The emulator has no broker to publish QueueSize: the datapoint Amazon MQ would publish, by hand. The check
+    # reads the latest one-minute datapoint, so the fault goes minutes back and its repair into this minute.
+    at = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=minutes_ago)
+    aws.client("cloudwatch").put_metric_data(
+        Namespace="AWS/AmazonMQ",
+        MetricData=[{
+            "MetricName": "QueueSize", "Value": depth, "Unit": "Count", "Timestamp": at,
+            "Dimensions": [{"Name": "Broker", "Value": "gradestack-emulated-broker-1"},
+                           {"Name": "Queue", "Value": "ActiveMQ.DLQ.grading.requests"}],
+        }],
+    )  # fmt: skip
+
+
+def _alarm(aws: EmulatedAws, state: str) -> None:
+    aws.client("cloudwatch").set_alarm_state(
+        AlarmName="gradestack-emulated-alb-5xx", StateValue=state, StateReason=f"set to {state} by the verify test"
+    )
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Something broken behind the stack's back, how to put it back, and what verify must say."""
+
+    check: str
+    break_it: Callable[[EmulatedAws], object]
+    restore: Callable[[EmulatedAws], object]
+    reason: str
+
+
+FAULTS = {
+    "ecs-desired-count": Fault("ecs.service", lambda aws: _ecs_desired(aws, 0), lambda aws: _ecs_desired(aws, 3),
+                               "desired 0"),
+    "bucket-public-access-block": Fault("s3.config", lambda aws: _public_access_block(aws, False),
+                                        lambda aws: _public_access_block(aws, True), "public access block missing"),
+    "dead-letter-queue": Fault("mq.dlq", lambda aws: _dlq_depth(aws, 2, 2), lambda aws: _dlq_depth(aws, 0, 0), "=2.0"),
+    "alarm": Fault("cloudwatch.alarms", lambda aws: _alarm(aws, "ALARM"), lambda aws: _alarm(aws, "OK"),
+                   "gradestack-emulated-alb-5xx: set to ALARM by the verify test"),
+}  # fmt: skip
+
+
+@pytest.mark.needs(DEPLOYED)
+@pytest.mark.parametrize("fault", list(FAULTS.values()), ids=list(FAULTS))
+def test_verify_names_exactly_the_check_that_broke(emulated_aws: EmulatedAws, tmp_path, fault: Fault):
+    fault.break_it(emulated_aws)
+    try:
+        result, checks = verify(emulated_aws, tmp_path)
+        assert result.returncode != 0
+        assert failed(checks) == {fault.check}, checks
+        assert fault.reason in checks[fault.check][1], checks[fault.check]
+        assert f"1 check(s) failed: {fault.check} " in flat(result.stdout), result.stdout[-4000:]
+    finally:
+        fault.restore(emulated_aws)
 
 
 @pytest.mark.needs(DEPLOYED)

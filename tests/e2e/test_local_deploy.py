@@ -22,12 +22,14 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import boto3
 import pytest
 import yaml
 
@@ -35,6 +37,7 @@ from testsupport.ansible import REPO, playbook_env, run_playbook
 from testsupport.ci import require
 from testsupport.ports import free_port
 from testsupport.slow_solution import slow_aplusb_c
+from testsupport.verify_report import failed, read_report
 
 pytestmark = [pytest.mark.slow, pytest.mark.containers, pytest.mark.e2e, pytest.mark.scenario]
 
@@ -182,7 +185,7 @@ def make_env(workdir: Path) -> LocalEnv:
         "local_provision_label_value": name,
         "grading_service_name_prefix": f"{name}-grading",
         # Its own verify report: two runs at once must not write the same reports/verify-local.xml.
-        "local_verify_report_dir": str(workdir / "reports"),
+        "verify_report_dir": str(workdir / "reports"),
     }
     return LocalEnv(
         name=name, workdir=workdir, inventory=inventory_file, extra_vars=extra_vars, lb_url=f"http://127.0.0.1:{port}"
@@ -232,20 +235,57 @@ def test_second_deploy_changes_nothing(deployed):
 def test_verify_passes_and_writes_a_junit_report(deployed):
     result = deployed.run(VERIFY, "verify")
     assert result.returncode == 0, tail(result, 120)
-    report = Path(deployed.extra_vars["local_verify_report_dir"]) / "verify-local.xml"
-    text = report.read_text()
-    assert 'failures="0"' in text
-    for check in (
-        "load balancer answers 200 text/html",
-        "web host web-1 healthy",
-        "web host web-2 healthy",
-        "database reachable from a web host",
-        "broker accepts STOMP CONNECT",
-        "S3 put, get and delete",
-        "reaches AC",
-        "reaches WA",
-    ):
-        assert check in text, check
+    checks = read_report(Path(deployed.extra_vars["verify_report_dir"]) / "verify-local.xml")
+    expected = {"lb.root", "web.web-1", "web.web-2", "db.roundtrip", "mq.roundtrip", "s3.canary", "grading.workers"}
+    assert set(checks) == expected | {"e2e.ac", "e2e.wa"}, checks
+    # Every check ran from the operator's machine: none skipped, none failed.
+    assert {status for status, _ in checks.values()} == {"pass"}, checks
+    assert "graded in" in checks["e2e.ac"][1] and "verdict AC" in checks["e2e.ac"][1], checks["e2e.ac"]
+    # Its metrics are in the local moto's CloudWatch: a heartbeat, and one CheckFailed per check.
+    endpoints = json.loads((Path(deployed.extra_vars["gradestack_state_dir"]) / "endpoints.json").read_text())
+    cloudwatch = boto3.client(
+        "cloudwatch",
+        endpoint_url=f"http://{endpoints['hosts']['aws']['address']}:5000",
+        region_name="ap-northeast-2",
+        aws_access_key_id="gradestack-local",
+        aws_secret_access_key="gradestack-local",  # noqa: S106 - moto accepts any; group_vars/local.yml
+    )
+    metrics = cloudwatch.list_metrics(Namespace="Gradestack/Verify")["Metrics"]
+    reported = {(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))) for m in metrics}
+    assert ("Heartbeat", (("Environment", "local"),)) in reported, reported
+    assert {dict(dims).get("Check") for name, dims in reported if name == "CheckFailed"} == set(checks), reported
+
+
+def test_verify_from_inside_the_network(deployed):
+    """verify_vantage=network, as the verifier container runs it: on the environment's podman network, without
+    podman, the state directory read-only; every service by its name on the network."""
+    reports = deployed.workdir / "network-reports"
+    reports.mkdir(exist_ok=True)
+    venv, base = Path(sys.prefix), Path(sys.base_prefix)
+    extra = {**deployed.extra_vars, "verify_vantage": "network", "verify_report_dir": str(reports)}
+    command = [
+        "podman", "run", "--rm", "--network", deployed.extra_vars["local_network_name"],
+        "--volume", f"{REPO}:{REPO}:ro", "--volume", f"{venv}:{venv}:ro", "--volume", f"{base}:{base}:ro",
+        "--volume", f"{deployed.workdir}:{deployed.workdir}:ro", "--volume", f"{reports}:{reports}",
+        "--env", f"ANSIBLE_CONFIG={REPO}/ansible.cfg", "--env", "ANSIBLE_CACHE_PLUGIN_CONNECTION=/tmp/facts",
+        "--env", f"PYTHONPATH={REPO}/services/protocol", "--workdir", str(REPO),
+        "--entrypoint", str(venv / "bin" / "ansible-playbook"),
+        "localhost/gradestack-base:bookworm-systemd",
+        VERIFY, "-i", str(deployed.inventory), "-e", json.dumps(extra),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    checks = read_report(reports / "verify-local.xml")
+    assert set(checks) == {
+        "lb.root", "web.web-1", "web.web-2", "db.roundtrip", "mq.roundtrip", "s3.canary", "grading.workers",
+        "e2e.ac", "e2e.wa",
+    }, checks  # fmt: skip
+    # Every check passed but the worker count, which needs podman: skipped with its reason, not passed.
+    assert {check for check, (status, _) in checks.items() if status != "pass"} == {"grading.workers"}, checks
+    assert checks["grading.workers"][0] == "skip" and "no podman" in checks["grading.workers"][1], checks
+    # From the network: the services by their names there.
+    assert "GET http://lb/ -> 200" in checks["lb.root"][1], checks["lb.root"]
+    assert "GET http://web-1/health -> 200" in checks["web.web-1"][1], checks["web.web-1"]
 
 
 def test_a_submission_through_the_load_balancer_is_graded(deployed):
@@ -349,9 +389,9 @@ def test_a_stopped_web_host_is_reported_while_the_load_balancer_keeps_serving(de
             assert status == 200
         result = deployed.run(VERIFY, "verify with web-2 stopped")
         assert result.returncode != 0
-        assert "FAIL | web host web-2 healthy" in result.stdout
-        assert "PASS | web host web-1 healthy" in result.stdout
-        assert "PASS | load balancer answers 200 text/html" in result.stdout
+        checks = read_report(Path(deployed.extra_vars["verify_report_dir"]) / "verify-local.xml")
+        assert failed(checks) == {"web.web-2"}, checks
+        assert "FAIL | web.web-2 |" in result.stdout
     finally:
         subprocess.run(["podman", "start", web2], check=True, capture_output=True)
     # Back in service by itself: systemd starts the enabled units, HAProxy's health check readmits it.
