@@ -25,6 +25,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -183,6 +184,10 @@ def make_env(workdir: Path) -> LocalEnv:
         "grading_service_name_prefix": f"{name}-grading",
         # Its own verify report: two runs at once must not write the same reports/verify-local.xml.
         "local_verify_report_dir": str(workdir / "reports"),
+        "verify_report_dir": str(workdir / "reports"),
+        # The verifier container's timer stays active but never fires during the test: each
+        # step starts the run it checks, so that no scheduled run races a fault step.
+        "verify_interval_minutes": 1440,
     }
     return LocalEnv(
         name=name, workdir=workdir, inventory=inventory_file, extra_vars=extra_vars, lb_url=f"http://127.0.0.1:{port}"
@@ -246,6 +251,57 @@ def test_verify_passes_and_writes_a_junit_report(deployed):
         "reaches WA",
     ):
         assert check in text, check
+
+
+def verifier_run(env: LocalEnv) -> tuple[subprocess.CompletedProcess[str], dict[str, str | None]]:
+    """One run of the verifier container's unit, started by hand (`systemctl start` waits for it).
+
+    Returns the `systemctl start` result and the run's report: each testcase's name, mapped to
+    its failure message (None when it passed).
+    """
+    report = Path(env.extra_vars["verify_report_dir"]) / "verify-local.xml"
+    report.unlink(missing_ok=True)
+    container = env.container("verifier")
+    started = time.monotonic()
+    result = subprocess.run(
+        ["podman", "exec", container, "systemctl", "start", "gradestack-verify.service"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    env.timings[f"verifier run {len(env.timings)}"] = time.monotonic() - started
+    journal = subprocess.run(
+        ["podman", "exec", container, "journalctl", "--no-pager", "-u", "gradestack-verify", "-n", "60"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert report.is_file(), f"the verifier's run wrote no report:\n{result.stderr}\n{journal}"
+    cases = {}
+    for case in ET.parse(report).getroot().iter("testcase"):  # noqa: S314 (the report of our own run)
+        failure = case.find("failure")
+        cases[case.get("name", "")] = None if failure is None else failure.get("message", "")
+    return result, cases
+
+
+def test_the_scheduled_verifier_runs_from_inside_the_network_and_passes(deployed):
+    container = deployed.container("verifier")
+    timer = subprocess.run(
+        ["podman", "exec", container, "systemctl", "is-active", "gradestack-verify.timer"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert timer.stdout.strip() == "active", timer
+    labels = json.loads(
+        subprocess.run(["podman", "inspect", container], capture_output=True, text=True, check=True).stdout
+    )[0]["Config"]["Labels"]
+    assert labels["io.gradestack.environment"] == deployed.name
+    result, cases = verifier_run(deployed)
+    assert result.returncode == 0, f"{result.stderr}\n{cases}"
+    assert cases and all(failure is None for failure in cases.values()), cases
+    assert any("web-1" in name for name in cases) and any("web-2" in name for name in cases), cases
 
 
 def test_a_submission_through_the_load_balancer_is_graded(deployed):
@@ -352,6 +408,12 @@ def test_a_stopped_web_host_is_reported_while_the_load_balancer_keeps_serving(de
         assert "FAIL | web host web-2 healthy" in result.stdout
         assert "PASS | web host web-1 healthy" in result.stdout
         assert "PASS | load balancer answers 200 text/html" in result.stdout
+        # The scheduled verifier's next run, from inside the network, names it too.
+        run, cases = verifier_run(deployed)
+        assert run.returncode != 0
+        failed = [name for name, failure in cases.items() if failure is not None]
+        assert failed and all("web-2" in name for name in failed), cases
+        assert all(failure is None for name, failure in cases.items() if "web-1" in name), cases
     finally:
         subprocess.run(["podman", "start", web2], check=True, capture_output=True)
     # Back in service by itself: systemd starts the enabled units, HAProxy's health check readmits it.
@@ -362,6 +424,8 @@ def test_a_stopped_web_host_is_reported_while_the_load_balancer_keeps_serving(de
         time.sleep(5)
         result = deployed.run(VERIFY, "verify after restart")
     assert result.returncode == 0, tail(result)
+    run, cases = verifier_run(deployed)
+    assert run.returncode == 0 and all(failure is None for failure in cases.values()), cases
 
 
 def container_running(container: str) -> bool:
