@@ -56,10 +56,11 @@ def extra_vars_from_env() -> dict[str, object]:
 def release_vars(environment: str) -> dict[str, str]:
     """The deployed release's versions, for the report's properties.
 
-    verify.yml's release facts read the versions from git; the image has no checkout. The
-    local environment records what it deployed under its state directory (mounted read-only
-    here): those versions are the ones the report names. Without a record (before the first
-    release stage) the report says so instead of guessing.
+    verify.yml works the versions out from the git work tree (the release facts, operator
+    vantage only); the image has no checkout. The local environment records what it deployed
+    under its state directory (mounted read-only here): the report names those versions.
+    Without a record (before the first release stage) it says so instead of guessing. The
+    build_artifacts_* names keep the release facts off git if they run (operator vantage).
     """
     if (ROOT / ".git").exists():
         return {}
@@ -69,10 +70,15 @@ def release_vars(environment: str) -> dict[str, str]:
     except (OSError, ValueError):
         current = {}
     unknown = "unrecorded"
+    web, tag, commit = (str(current.get(k, unknown)) for k in ("web_bundle", "grading_tag", "git_commit"))
     return {
-        "build_artifacts_release": str(current.get("web_bundle", unknown)),
-        "build_artifacts_image_tag": str(current.get("grading_tag", unknown)),
-        "build_artifacts_git_commit": str(current.get("git_commit", unknown)),
+        "gradestack_web_release": web,
+        "gradestack_grading_tag": tag,
+        "gradestack_grading_image": str(current.get("grading_image", unknown)),
+        "gradestack_git_commit": commit,
+        "build_artifacts_release": web,
+        "build_artifacts_image_tag": tag,
+        "build_artifacts_git_commit": commit,
     }
 
 
@@ -85,8 +91,6 @@ def playbook_command(environment: str, vantage: str, report_dir: str) -> list[st
         **release_vars(environment),
         "verify_vantage": vantage,
         "verify_report_dir": report_dir,
-        # The local plays' own name for the report directory (before verify_report_dir).
-        "local_verify_report_dir": report_dir,
         **extra_vars_from_env(),
     }
     return [

@@ -22,13 +22,14 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import boto3
 import pytest
 import yaml
 
@@ -36,6 +37,7 @@ from testsupport.ansible import REPO, playbook_env, run_playbook
 from testsupport.ci import require
 from testsupport.ports import free_port
 from testsupport.slow_solution import slow_aplusb_c
+from testsupport.verify_report import failed, read_report
 
 pytestmark = [pytest.mark.slow, pytest.mark.containers, pytest.mark.e2e, pytest.mark.scenario]
 
@@ -183,7 +185,6 @@ def make_env(workdir: Path) -> LocalEnv:
         "local_provision_label_value": name,
         "grading_service_name_prefix": f"{name}-grading",
         # Its own verify report: two runs at once must not write the same reports/verify-local.xml.
-        "local_verify_report_dir": str(workdir / "reports"),
         "verify_report_dir": str(workdir / "reports"),
         # The verifier container's timer stays active but never fires during the test: each
         # step starts the run it checks, so that no scheduled run races a fault step.
@@ -237,27 +238,63 @@ def test_second_deploy_changes_nothing(deployed):
 def test_verify_passes_and_writes_a_junit_report(deployed):
     result = deployed.run(VERIFY, "verify")
     assert result.returncode == 0, tail(result, 120)
-    report = Path(deployed.extra_vars["local_verify_report_dir"]) / "verify-local.xml"
-    text = report.read_text()
-    assert 'failures="0"' in text
-    for check in (
-        "load balancer answers 200 text/html",
-        "web host web-1 healthy",
-        "web host web-2 healthy",
-        "database reachable from a web host",
-        "broker accepts STOMP CONNECT",
-        "S3 put, get and delete",
-        "reaches AC",
-        "reaches WA",
-    ):
-        assert check in text, check
+    checks = read_report(Path(deployed.extra_vars["verify_report_dir"]) / "verify-local.xml")
+    expected = {"lb.root", "web.web-1", "web.web-2", "db.roundtrip", "mq.roundtrip", "s3.canary", "grading.workers"}
+    assert set(checks) == expected | {"e2e.ac", "e2e.wa"}, checks
+    # Every check ran from the operator's machine: none skipped, none failed.
+    assert {status for status, _ in checks.values()} == {"pass"}, checks
+    assert "graded in" in checks["e2e.ac"][1] and "verdict AC" in checks["e2e.ac"][1], checks["e2e.ac"]
+    # Its metrics are in the local moto's CloudWatch: a heartbeat, and one CheckFailed per check.
+    endpoints = json.loads((Path(deployed.extra_vars["gradestack_state_dir"]) / "endpoints.json").read_text())
+    cloudwatch = boto3.client(
+        "cloudwatch",
+        endpoint_url=f"http://{endpoints['hosts']['aws']['address']}:5000",
+        region_name="ap-northeast-2",
+        aws_access_key_id="gradestack-local",
+        aws_secret_access_key="gradestack-local",  # noqa: S106 - moto accepts any; group_vars/local.yml
+    )
+    metrics = cloudwatch.list_metrics(Namespace="Gradestack/Verify")["Metrics"]
+    reported = {(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))) for m in metrics}
+    assert ("Heartbeat", (("Environment", "local"),)) in reported, reported
+    assert {dict(dims).get("Check") for name, dims in reported if name == "CheckFailed"} == set(checks), reported
 
 
-def verifier_run(env: LocalEnv) -> tuple[subprocess.CompletedProcess[str], dict[str, str | None]]:
+def test_verify_from_inside_the_network(deployed):
+    """verify_vantage=network, as the verifier container runs it: on the environment's podman network, without
+    podman, the state directory read-only; every service by its name on the network."""
+    reports = deployed.workdir / "network-reports"
+    reports.mkdir(exist_ok=True)
+    venv, base = Path(sys.prefix), Path(sys.base_prefix)
+    extra = {**deployed.extra_vars, "verify_vantage": "network", "verify_report_dir": str(reports)}
+    command = [
+        "podman", "run", "--rm", "--network", deployed.extra_vars["local_network_name"],
+        "--volume", f"{REPO}:{REPO}:ro", "--volume", f"{venv}:{venv}:ro", "--volume", f"{base}:{base}:ro",
+        "--volume", f"{deployed.workdir}:{deployed.workdir}:ro", "--volume", f"{reports}:{reports}",
+        "--env", f"ANSIBLE_CONFIG={REPO}/ansible.cfg", "--env", "ANSIBLE_CACHE_PLUGIN_CONNECTION=/tmp/facts",
+        "--env", f"PYTHONPATH={REPO}/services/protocol", "--workdir", str(REPO),
+        "--entrypoint", str(venv / "bin" / "ansible-playbook"),
+        "localhost/gradestack-base:bookworm-systemd",
+        VERIFY, "-i", str(deployed.inventory), "-e", json.dumps(extra),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    checks = read_report(reports / "verify-local.xml")
+    assert set(checks) == {
+        "lb.root", "web.web-1", "web.web-2", "db.roundtrip", "mq.roundtrip", "s3.canary", "grading.workers",
+        "e2e.ac", "e2e.wa",
+    }, checks  # fmt: skip
+    # Every check passed but the worker count, which needs podman: skipped with its reason, not passed.
+    assert {check for check, (status, _) in checks.items() if status != "pass"} == {"grading.workers"}, checks
+    assert checks["grading.workers"][0] == "skip" and "no podman" in checks["grading.workers"][1], checks
+    # From the network: the services by their names there.
+    assert "GET http://lb/ -> 200" in checks["lb.root"][1], checks["lb.root"]
+    assert "GET http://web-1/health -> 200" in checks["web.web-1"][1], checks["web.web-1"]
+
+
+def verifier_run(env: LocalEnv) -> tuple[subprocess.CompletedProcess[str], dict[str, tuple[str, str]]]:
     """One run of the verifier container's unit, started by hand (`systemctl start` waits for it).
 
-    Returns the `systemctl start` result and the run's report: each testcase's name, mapped to
-    its failure message (None when it passed).
+    Returns the `systemctl start` result and the run's report ({check id: (status, reason)}).
     """
     report = Path(env.extra_vars["verify_report_dir"]) / "verify-local.xml"
     report.unlink(missing_ok=True)
@@ -272,36 +309,40 @@ def verifier_run(env: LocalEnv) -> tuple[subprocess.CompletedProcess[str], dict[
     )
     env.timings[f"verifier run {len(env.timings)}"] = time.monotonic() - started
     journal = subprocess.run(
-        ["podman", "exec", container, "journalctl", "--no-pager", "-u", "gradestack-verify", "-n", "60"],
+        ["podman", "exec", container, "journalctl", "--no-pager", "-u", "gradestack-verify", "-n", "80"],
         capture_output=True,
         text=True,
         check=False,
     ).stdout
     assert report.is_file(), f"the verifier's run wrote no report:\n{result.stderr}\n{journal}"
-    cases = {}
-    for case in ET.parse(report).getroot().iter("testcase"):  # noqa: S314 (the report of our own run)
-        failure = case.find("failure")
-        cases[case.get("name", "")] = None if failure is None else failure.get("message", "")
-    return result, cases
+    return result, read_report(report)
 
 
 def test_the_scheduled_verifier_runs_from_inside_the_network_and_passes(deployed):
+    """The schedule stage's verifier container: its timer active, a run started by hand passes."""
     container = deployed.container("verifier")
     timer = subprocess.run(
-        ["podman", "exec", container, "systemctl", "is-active", "gradestack-verify.timer"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert timer.stdout.strip() == "active", timer
+        ["podman", "exec", container, "systemctl", "show", "gradestack-verify.timer", "--property", "ActiveState",
+         "--property", "TimersMonotonic"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "ActiveState=active" in timer and "OnUnitActiveUSec=1d" in timer, timer
     labels = json.loads(
         subprocess.run(["podman", "inspect", container], capture_output=True, text=True, check=True).stdout
     )[0]["Config"]["Labels"]
     assert labels["io.gradestack.environment"] == deployed.name
-    result, cases = verifier_run(deployed)
-    assert result.returncode == 0, f"{result.stderr}\n{cases}"
-    assert cases and all(failure is None for failure in cases.values()), cases
-    assert any("web-1" in name for name in cases) and any("web-2" in name for name in cases), cases
+    result, checks = verifier_run(deployed)
+    assert result.returncode == 0, f"{result.stderr}\n{checks}"
+    assert set(checks) == {
+        "lb.root", "web.web-1", "web.web-2", "db.roundtrip", "mq.roundtrip", "s3.canary", "grading.workers",
+        "e2e.ac", "e2e.wa",
+    }, checks  # fmt: skip
+    # From the network, the worker count is skipped with its reason (no podman there); the rest passed.
+    assert {check for check, (status, _) in checks.items() if status != "pass"} == {"grading.workers"}, checks
+    assert "GET http://web-1/health -> 200" in checks["web.web-1"][1], checks["web.web-1"]
+    # Readable by the host user: the verifier writes as root, the host directory's reports are 0644.
+    report = Path(deployed.extra_vars["verify_report_dir"]) / "verify-local.xml"
+    assert report.stat().st_mode & 0o777 == 0o644
 
 
 def test_a_submission_through_the_load_balancer_is_graded(deployed):
@@ -405,15 +446,14 @@ def test_a_stopped_web_host_is_reported_while_the_load_balancer_keeps_serving(de
             assert status == 200
         result = deployed.run(VERIFY, "verify with web-2 stopped")
         assert result.returncode != 0
-        assert "FAIL | web host web-2 healthy" in result.stdout
-        assert "PASS | web host web-1 healthy" in result.stdout
-        assert "PASS | load balancer answers 200 text/html" in result.stdout
+        checks = read_report(Path(deployed.extra_vars["verify_report_dir"]) / "verify-local.xml")
+        assert failed(checks) == {"web.web-2"}, checks
+        assert "FAIL | web.web-2 |" in result.stdout
         # The scheduled verifier's next run, from inside the network, names it too.
-        run, cases = verifier_run(deployed)
+        run, checks = verifier_run(deployed)
         assert run.returncode != 0
-        failed = [name for name, failure in cases.items() if failure is not None]
-        assert failed and all("web-2" in name for name in failed), cases
-        assert all(failure is None for name, failure in cases.items() if "web-1" in name), cases
+        assert failed(checks) == {"web.web-2"}, checks
+        assert checks["web.web-1"][0] == "pass", checks
     finally:
         subprocess.run(["podman", "start", web2], check=True, capture_output=True)
     # Back in service by itself: systemd starts the enabled units, HAProxy's health check readmits it.
@@ -424,8 +464,8 @@ def test_a_stopped_web_host_is_reported_while_the_load_balancer_keeps_serving(de
         time.sleep(5)
         result = deployed.run(VERIFY, "verify after restart")
     assert result.returncode == 0, tail(result)
-    run, cases = verifier_run(deployed)
-    assert run.returncode == 0 and all(failure is None for failure in cases.values()), cases
+    run, checks = verifier_run(deployed)
+    assert run.returncode == 0 and not failed(checks), checks
 
 
 def container_running(container: str) -> bool:

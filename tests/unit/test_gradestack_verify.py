@@ -86,7 +86,7 @@ def test_the_playbook_arguments(tmp_path, monkeypatch):
     (root / "inventories" / "local").mkdir(parents=True)
     (root / ".state" / "local" / "releases").mkdir(parents=True)
     (root / ".state" / "local" / "releases" / "current.json").write_text(
-        json.dumps({"web_bundle": "abc", "grading_tag": "def", "git_commit": "0123"})
+        json.dumps({"web_bundle": "abc", "grading_tag": "def", "grading_image": "img:def", "git_commit": "0123"})
     )
     monkeypatch.setattr(module, "ROOT", root)
     monkeypatch.setenv("GRADESTACK_VERIFY_EXTRA_VARS", '{"local_network_name": "elsewhere"}')
@@ -94,19 +94,22 @@ def test_the_playbook_arguments(tmp_path, monkeypatch):
     assert argv[1:4] == [str(root / "verify.yml"), "-i", str(root / "inventories" / "local")]
     assert argv[4] == "-e"
     assert json.loads(argv[5]) == {
+        "gradestack_web_release": "abc",
+        "gradestack_grading_tag": "def",
+        "gradestack_grading_image": "img:def",
+        "gradestack_git_commit": "0123",
         "build_artifacts_release": "abc",
         "build_artifacts_image_tag": "def",
         "build_artifacts_git_commit": "0123",
         "verify_vantage": "network",
         "verify_report_dir": "/reports",
-        "local_verify_report_dir": "/reports",
         "local_network_name": "elsewhere",
     }
     # Without a release record the report says so; in a git checkout the release facts read git.
     (root / ".state" / "local" / "releases" / "current.json").unlink()
-    assert json.loads(module.playbook_command("local", "network", "/r")[5])["build_artifacts_release"] == "unrecorded"
+    assert json.loads(module.playbook_command("local", "network", "/r")[5])["gradestack_web_release"] == "unrecorded"
     (root / ".git").mkdir()
-    assert "build_artifacts_release" not in json.loads(module.playbook_command("local", "network", "/r")[5])
+    assert "gradestack_web_release" not in json.loads(module.playbook_command("local", "network", "/r")[5])
 
 
 def test_extra_vars_must_be_a_json_object(monkeypatch):
