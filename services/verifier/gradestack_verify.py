@@ -27,8 +27,10 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -82,13 +84,34 @@ def release_vars(environment: str) -> dict[str, str]:
     }
 
 
-def playbook_command(environment: str, vantage: str, report_dir: str) -> list[str]:
+def writable_state(environment: str, scratch: Path) -> dict[str, str]:
+    """A private, writable copy of a read-only state directory's files, for this run only.
+
+    The local secrets are ansible.builtin.password lookups on files of the state directory
+    (mounted read-only here), and that lookup takes a lock file beside the password file
+    even when the file exists: on the read-only mount every secret fails. The copy (the
+    directory's regular files: secrets, endpoints.json; not its subdirectories) lives in
+    the run's own 0700 scratch directory and goes with it; the host's files never change.
+    """
+    state = ROOT / ".state" / environment
+    if not state.is_dir() or os.access(state, os.W_OK):
+        return {}
+    copy = scratch / "state"
+    copy.mkdir(mode=0o700)
+    for item in state.iterdir():
+        if item.is_file():
+            shutil.copy2(item, copy / item.name)
+    return {"gradestack_state_dir": str(copy)}
+
+
+def playbook_command(environment: str, vantage: str, report_dir: str, scratch: Path) -> list[str]:
     inventory = ROOT / "inventories" / environment
     if not inventory.is_dir():
         known = sorted(p.name for p in (ROOT / "inventories").iterdir() if p.is_dir())
         raise ConfigError(f"GRADESTACK_ENVIRONMENT={environment}: no inventory of that name ({', '.join(known)})")
     variables: dict[str, object] = {
         **release_vars(environment),
+        **writable_state(environment, scratch),
         "verify_vantage": vantage,
         "verify_report_dir": report_dir,
         **extra_vars_from_env(),
@@ -117,25 +140,8 @@ def upload(report: Path, uri: str, environment: str) -> None:
     print(f"gradestack-verify: report uploaded to s3://{parts.netloc}/{key}", flush=True)
 
 
-def main() -> int:
-    environment = os.environ.get("GRADESTACK_ENVIRONMENT", "").strip()
-    vantage = os.environ.get("GRADESTACK_VERIFY_VANTAGE", "").strip() or "network"
-    report_dir = os.environ.get("GRADESTACK_VERIFY_REPORT_DIR", "").strip() or DEFAULT_REPORT_DIR
-    s3_uri = os.environ.get("GRADESTACK_VERIFY_REPORT_S3_URI", "").strip()
-    stand_in = os.environ.get("GRADESTACK_VERIFY_COMMAND", "").strip()
-    try:
-        if not environment:
-            raise ConfigError("GRADESTACK_ENVIRONMENT is not set (the inventory name: local, dev, staging, ...)")
-        if vantage not in ("network", "operator"):
-            raise ConfigError(f"GRADESTACK_VERIFY_VANTAGE={vantage}: expected network or operator")
-        Path(report_dir).mkdir(parents=True, exist_ok=True)
-        # The report is the one output: readable by the host user who owns the mounted directory.
-        os.umask(0o022)
-        command = ["/bin/sh", "-c", stand_in] if stand_in else playbook_command(environment, vantage, report_dir)
-    except ConfigError as error:
-        print(f"gradestack-verify: {error}", file=sys.stderr)
-        return 2
-
+def run(command: list[str], environment: str, vantage: str, report_dir: str, s3_uri: str) -> int:
+    """Run the playbook (or the stand-in), then copy the report when asked; the run's status."""
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "GRADESTACK_VERIFY_REPORT_DIR": report_dir}
     started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     print(f"gradestack-verify: {environment} from the {vantage} vantage, started {started}", flush=True)
@@ -153,6 +159,32 @@ def main() -> int:
             print(f"gradestack-verify: upload to {s3_uri} failed: {error}", file=sys.stderr)
             return status or 1
     return status
+
+
+def main() -> int:
+    environment = os.environ.get("GRADESTACK_ENVIRONMENT", "").strip()
+    vantage = os.environ.get("GRADESTACK_VERIFY_VANTAGE", "").strip() or "network"
+    report_dir = os.environ.get("GRADESTACK_VERIFY_REPORT_DIR", "").strip() or DEFAULT_REPORT_DIR
+    s3_uri = os.environ.get("GRADESTACK_VERIFY_REPORT_S3_URI", "").strip()
+    stand_in = os.environ.get("GRADESTACK_VERIFY_COMMAND", "").strip()
+    try:
+        if not environment:
+            raise ConfigError("GRADESTACK_ENVIRONMENT is not set (the inventory name: local, dev, staging, ...)")
+        if vantage not in ("network", "operator"):
+            raise ConfigError(f"GRADESTACK_VERIFY_VANTAGE={vantage}: expected network or operator")
+        Path(report_dir).mkdir(parents=True, exist_ok=True)
+        # The report is the one output: readable by the host user who owns the mounted directory.
+        os.umask(0o022)
+        with tempfile.TemporaryDirectory(prefix="gradestack-verify-") as scratch:
+            command = (
+                ["/bin/sh", "-c", stand_in]
+                if stand_in
+                else playbook_command(environment, vantage, report_dir, Path(scratch))
+            )
+            return run(command, environment, vantage, report_dir, s3_uri)
+    except ConfigError as error:
+        print(f"gradestack-verify: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

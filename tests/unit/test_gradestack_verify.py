@@ -90,7 +90,7 @@ def test_the_playbook_arguments(tmp_path, monkeypatch):
     )
     monkeypatch.setattr(module, "ROOT", root)
     monkeypatch.setenv("GRADESTACK_VERIFY_EXTRA_VARS", '{"local_network_name": "elsewhere"}')
-    argv = module.playbook_command("local", "network", "/reports")
+    argv = module.playbook_command("local", "network", "/reports", tmp_path)
     assert argv[1:4] == [str(root / "verify.yml"), "-i", str(root / "inventories" / "local")]
     assert argv[4] == "-e"
     assert json.loads(argv[5]) == {
@@ -107,9 +107,12 @@ def test_the_playbook_arguments(tmp_path, monkeypatch):
     }
     # Without a release record the report says so; in a git checkout the release facts read git.
     (root / ".state" / "local" / "releases" / "current.json").unlink()
-    assert json.loads(module.playbook_command("local", "network", "/r")[5])["gradestack_web_release"] == "unrecorded"
+    assert (
+        json.loads(module.playbook_command("local", "network", "/r", tmp_path)[5])["gradestack_web_release"]
+        == "unrecorded"
+    )
     (root / ".git").mkdir()
-    assert "gradestack_web_release" not in json.loads(module.playbook_command("local", "network", "/r")[5])
+    assert "gradestack_web_release" not in json.loads(module.playbook_command("local", "network", "/r", tmp_path)[5])
 
 
 def test_extra_vars_must_be_a_json_object(monkeypatch):
@@ -151,3 +154,26 @@ def _credentials() -> dict[str, str]:
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
     }
+
+
+def test_a_read_only_state_directory_is_copied_for_the_run(tmp_path, monkeypatch):
+    """The password lookup locks beside the file: on the read-only mount the run uses a private copy."""
+    module = load_module()
+    root = tmp_path / "root"
+    state = root / ".state" / "local"
+    (state / "releases").mkdir(parents=True)
+    (state / "db_password").write_text("s3cret")
+    (state / "db_password").chmod(0o600)
+    monkeypatch.setattr(module, "ROOT", root)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    # Writable (the operator's own checkout): used as it is.
+    assert module.writable_state("local", scratch) == {}
+    # Read-only (the verifier's mount; root would pass a mode check, so the check is access()).
+    monkeypatch.setattr(module.os, "access", lambda path, mode: False)
+    assert module.writable_state("local", scratch) == {"gradestack_state_dir": str(scratch / "state")}
+    copy = scratch / "state"
+    assert (copy / "db_password").read_text() == "s3cret"
+    assert (copy / "db_password").stat().st_mode & 0o777 == 0o600
+    assert copy.stat().st_mode & 0o777 == 0o700
+    assert not (copy / "releases").exists()
