@@ -17,7 +17,7 @@ junit = $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/pytest-$(1).xml)
 
 .PHONY: help setup lint lint-python lint-yaml lint-ansible lint-terraform test test-python test-aws test-local-e2e \
         test-system test-roles test-containers local \
-        destroy-local emulated bench clean
+        verify destroy-local emulated bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -76,6 +76,12 @@ LOCAL_ENV := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE
 
 local: setup ## deploy the local environment (ansible-playbook deploy.yml -i inventories/local)
 	$(LOCAL_ENV) $(BIN)/ansible-playbook deploy.yml -i inventories/local
+
+# Once, from this machine (the operator vantage), under the same lock as the verifier
+# container's scheduled runs: they share reports/ and would otherwise overlap.
+verify: setup ## verify the local environment once from this machine (ansible-playbook verify.yml -i inventories/local)
+	@mkdir -p reports
+	$(LOCAL_ENV) flock reports/.verify-local.lock $(BIN)/ansible-playbook verify.yml -i inventories/local
 
 destroy-local: setup ## remove every container, network, volume and image of the local environment
 	$(LOCAL_ENV) $(BIN)/ansible-playbook destroy.yml -i inventories/local

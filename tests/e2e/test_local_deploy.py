@@ -22,7 +22,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -186,6 +185,9 @@ def make_env(workdir: Path) -> LocalEnv:
         "grading_service_name_prefix": f"{name}-grading",
         # Its own verify report: two runs at once must not write the same reports/verify-local.xml.
         "verify_report_dir": str(workdir / "reports"),
+        # The verifier container's timer stays active but never fires during the test: each
+        # step starts the run it checks, so that no scheduled run races a fault step.
+        "verify_interval_minutes": 1440,
     }
     return LocalEnv(
         name=name, workdir=workdir, inventory=inventory_file, extra_vars=extra_vars, lb_url=f"http://127.0.0.1:{port}"
@@ -256,36 +258,62 @@ def test_verify_passes_and_writes_a_junit_report(deployed):
     assert {dict(dims).get("Check") for name, dims in reported if name == "CheckFailed"} == set(checks), reported
 
 
-def test_verify_from_inside_the_network(deployed):
-    """verify_vantage=network, as the verifier container runs it: on the environment's podman network, without
-    podman, the state directory read-only; every service by its name on the network."""
-    reports = deployed.workdir / "network-reports"
-    reports.mkdir(exist_ok=True)
-    venv, base = Path(sys.prefix), Path(sys.base_prefix)
-    extra = {**deployed.extra_vars, "verify_vantage": "network", "verify_report_dir": str(reports)}
-    command = [
-        "podman", "run", "--rm", "--network", deployed.extra_vars["local_network_name"],
-        "--volume", f"{REPO}:{REPO}:ro", "--volume", f"{venv}:{venv}:ro", "--volume", f"{base}:{base}:ro",
-        "--volume", f"{deployed.workdir}:{deployed.workdir}:ro", "--volume", f"{reports}:{reports}",
-        "--env", f"ANSIBLE_CONFIG={REPO}/ansible.cfg", "--env", "ANSIBLE_CACHE_PLUGIN_CONNECTION=/tmp/facts",
-        "--env", f"PYTHONPATH={REPO}/services/protocol", "--workdir", str(REPO),
-        "--entrypoint", str(venv / "bin" / "ansible-playbook"),
-        "localhost/gradestack-base:bookworm-systemd",
-        VERIFY, "-i", str(deployed.inventory), "-e", json.dumps(extra),
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    checks = read_report(reports / "verify-local.xml")
+def verifier_run(env: LocalEnv) -> tuple[subprocess.CompletedProcess[str], dict[str, tuple[str, str]]]:
+    """One run of the verifier container's unit, started by hand (`systemctl start` waits for it).
+
+    Returns the `systemctl start` result and the run's report ({check id: (status, reason)}).
+    """
+    report = Path(env.extra_vars["verify_report_dir"]) / "verify-local.xml"
+    report.unlink(missing_ok=True)
+    container = env.container("verifier")
+    started = time.monotonic()
+    result = subprocess.run(
+        ["podman", "exec", container, "systemctl", "start", "gradestack-verify.service"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    env.timings[f"verifier run {len(env.timings)}"] = time.monotonic() - started
+    journal = subprocess.run(
+        ["podman", "exec", container, "journalctl", "--no-pager", "-u", "gradestack-verify", "-n", "80"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert report.is_file(), f"the verifier's run wrote no report:\n{result.stderr}\n{journal}"
+    return result, read_report(report)
+
+
+def test_the_scheduled_verifier_runs_from_inside_the_network_and_passes(deployed):
+    """verify_vantage=network, as the schedule stage's verifier container runs it: on the environment's podman
+    network, without podman, the state directory read-only; its timer active, a run started by hand passes."""
+    container = deployed.container("verifier")
+    timer = subprocess.run(
+        ["podman", "exec", container, "systemctl", "show", "gradestack-verify.timer", "--property", "ActiveState",
+         "--property", "TimersMonotonic"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "ActiveState=active" in timer and "OnUnitActiveUSec=1d" in timer, timer
+    labels = json.loads(
+        subprocess.run(["podman", "inspect", container], capture_output=True, text=True, check=True).stdout
+    )[0]["Config"]["Labels"]
+    assert labels["io.gradestack.environment"] == deployed.name
+    result, checks = verifier_run(deployed)
+    assert result.returncode == 0, f"{result.stderr}\n{checks}"
     assert set(checks) == {
         "lb.root", "web.web-1", "web.web-2", "db.roundtrip", "mq.roundtrip", "s3.canary", "grading.workers",
         "e2e.ac", "e2e.wa",
     }, checks  # fmt: skip
-    # Every check passed but the worker count, which needs podman: skipped with its reason, not passed.
+    # From the network, the worker count is skipped with its reason (no podman there); the rest passed.
     assert {check for check, (status, _) in checks.items() if status != "pass"} == {"grading.workers"}, checks
     assert checks["grading.workers"][0] == "skip" and "no podman" in checks["grading.workers"][1], checks
     # From the network: the services by their names there.
     assert "GET http://lb/ -> 200" in checks["lb.root"][1], checks["lb.root"]
     assert "GET http://web-1/health -> 200" in checks["web.web-1"][1], checks["web.web-1"]
+    # Readable by the host user: the verifier writes as root, the host directory's reports are 0644.
+    report = Path(deployed.extra_vars["verify_report_dir"]) / "verify-local.xml"
+    assert report.stat().st_mode & 0o777 == 0o644
 
 
 def test_a_submission_through_the_load_balancer_is_graded(deployed):
@@ -392,6 +420,11 @@ def test_a_stopped_web_host_is_reported_while_the_load_balancer_keeps_serving(de
         checks = read_report(Path(deployed.extra_vars["verify_report_dir"]) / "verify-local.xml")
         assert failed(checks) == {"web.web-2"}, checks
         assert "FAIL | web.web-2 |" in result.stdout
+        # The scheduled verifier's next run, from inside the network, names it too.
+        run, checks = verifier_run(deployed)
+        assert run.returncode != 0
+        assert failed(checks) == {"web.web-2"}, checks
+        assert checks["web.web-1"][0] == "pass", checks
     finally:
         subprocess.run(["podman", "start", web2], check=True, capture_output=True)
     # Back in service by itself: systemd starts the enabled units, HAProxy's health check readmits it.
@@ -402,6 +435,8 @@ def test_a_stopped_web_host_is_reported_while_the_load_balancer_keeps_serving(de
         time.sleep(5)
         result = deployed.run(VERIFY, "verify after restart")
     assert result.returncode == 0, tail(result)
+    run, checks = verifier_run(deployed)
+    assert run.returncode == 0 and not failed(checks), checks
 
 
 def container_running(container: str) -> bool:

@@ -59,7 +59,7 @@ HOST_COMMANDS: dict[str, str] = {
     "mv": "coreutils", "nohup": "coreutils", "printf": "bash", "pwd": "bash", "read": "bash", "rm": "coreutils",
     "sed": "sed", "sh": "dash", "sha256sum": "coreutils", "sleep": "coreutils", "sort": "coreutils",
     "tail": "coreutils", "tar": "tar", "timeout": "coreutils", "tr": "coreutils", "xargs": "findutils",
-    "apt-get": "apt", "gzip": "gzip", "head": "coreutils", "ipcrm": "util-linux",
+    "apt-get": "apt", "gzip": "gzip", "head": "coreutils", "ipcrm": "util-linux", "flock": "util-linux",
     # setup's list
     "podman": "podman", "debootstrap": "debootstrap", "git": "git", "gcc": "gcc", "g++": "g++",
     "make": "make", "openssl": "openssl", "java": "default-jre-headless", "python3": "python3",
@@ -69,7 +69,8 @@ HOST_COMMANDS: dict[str, str] = {
     "ansible-lint": VENV, "pip": VENV, "gunicorn": VENV, "gradestack-web": VENV, "checkov": VENV,
     "python": VENV,
     # this repository
-    "build-base-image.sh": PROJECT, "build-grading-image.sh": PROJECT, "source_version.sh": PROJECT,
+    "build-base-image.sh": PROJECT, "build-grading-image.sh": PROJECT, "build-verifier-image.sh": PROJECT,
+    "source_version.sh": PROJECT,
     "lint-terraform.sh": PROJECT, "run-molecule.sh": PROJECT, "emulated.sh": PROJECT, "setup.sh": PROJECT,
     "prog": PROJECT,  # a compiled submission (grading bench)
     # inside containers (roles applied to container hosts, podman exec)
