@@ -21,6 +21,7 @@ ONLY_PREFLIGHT = ["--tags", "preflight"]
 GOOD_DB_PASSWORD = "Sx8kq2LmPz9w"  # noqa: S105  (test value stored in moto only)
 GOOD_MQ_PASSWORD = "Qm4vT8nRz2Lp7Kx"  # noqa: S105
 GOOD_WEB_SECRET_KEY = "7c1e9a4f0b2d8e6a3f5c7b9d1e0a2c4f6b8d0e2a"  # noqa: S105
+GOOD_VERIFY_API_TOKEN = "Vt3kP9wQ2xLm7Rn4Zb8Hc1Jd6Gf5Ye0Ua2Kc"  # noqa: S105
 
 
 def problems_of(output: str) -> list[str]:
@@ -41,6 +42,7 @@ def cloud_env(moto_server) -> dict[str, str]:
             ("db_password", GOOD_DB_PASSWORD),
             ("mq_admin_password", GOOD_MQ_PASSWORD),
             ("web_secret_key", GOOD_WEB_SECRET_KEY),
+            ("verify_api_token", GOOD_VERIFY_API_TOKEN),
         ):
             ssm.put_parameter(
                 Name=f"/gradestack/{environment}/{name}", Value=value, Type="SecureString", Overwrite=True
@@ -95,6 +97,8 @@ BAD_LOCAL_SETTINGS = [
                  id="web-secret-placeholder"),
     pytest.param({"web_secret_key": "Xk2v9Lq4Wz7pRt5m"}, "web_secret_key", "needs at least 32", id="web-secret-short"),
     pytest.param({"web_secret_key": "ab" * 20}, "web_secret_key", "too repetitive", id="web-secret-repetitive"),
+    pytest.param({"verify_api_token": "Xk2v9Lq4Wz7pRt5m"}, "verify_api_token", "needs at least 32",
+                 id="verify-token-short"),
     pytest.param({"public_subnet_cidrs": ["10.0.1.0/24", "10.9.2.0/24"]}, "public_subnet_cidrs", "outside vpc_cidr",
                  id="subnet-outside-vpc"),
     pytest.param({"database_subnet_cidrs": ["10.0.5.0/24", "10.0.3.128/25"]}, "database_subnet_cidrs", "overlaps",
