@@ -82,6 +82,11 @@ class LocalEnv:
         log.write_text(f"{header}\n{result.stdout}")
         return result
 
+    @property
+    def api_token(self) -> str:
+        """The verifier account's API token: generated under the state dir, installed by the data stage."""
+        return (Path(self.extra_vars["gradestack_state_dir"]) / "verify_api_token").read_text().strip()
+
     def container(self, host: str) -> str:
         return f"{self.name}-{host}"
 
@@ -121,11 +126,15 @@ def recap(result: subprocess.CompletedProcess) -> dict[str, dict[str, int]]:
     return totals
 
 
-def http(url: str, data: dict | None = None, timeout: float = 10) -> tuple[int, str, bytes]:
+def http(url: str, data: dict | None = None, timeout: float = 10, token: str = "") -> tuple[int, str, bytes]:
+    """GET (or POST ``data`` as JSON); ``token`` is sent as ``Authorization: Bearer``."""
     assert url.startswith("http://127.0.0.1:"), url
     body = json.dumps(data).encode() if data is not None else None
+    headers = {"Content-Type": "application/json"} if body else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(  # noqa: S310 (the load balancer's loopback URL, checked above)
-        url, data=body, headers={"Content-Type": "application/json"} if body else {}
+        url, data=body, headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
@@ -137,7 +146,9 @@ def http(url: str, data: dict | None = None, timeout: float = 10) -> tuple[int, 
 def submit(env: LocalEnv, solution: str, language: str = "python3") -> str:
     source = (SOLUTIONS / solution).read_text()
     status, _, body = http(
-        f"{env.lb_url}/api/submissions", {"problem_id": "aplusb", "language": language, "source": source}
+        f"{env.lb_url}/api/submissions",
+        {"problem_id": "aplusb", "language": language, "source": source},
+        token=env.api_token,
     )
     assert status == 201, body
     return json.loads(body)["id"]
@@ -146,7 +157,7 @@ def submit(env: LocalEnv, solution: str, language: str = "python3") -> str:
 def wait_verdict(env: LocalEnv, submission_id: str, timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        status, _, body = http(f"{env.lb_url}/api/submissions/{submission_id}")
+        status, _, body = http(f"{env.lb_url}/api/submissions/{submission_id}", token=env.api_token)
         if status == 200 and json.loads(body)["final"]:
             return json.loads(body)
         if time.monotonic() > deadline:
@@ -260,26 +271,35 @@ def test_a_submission_through_the_load_balancer_is_graded(deployed):
     hidden = {test["name"] for test in result["tests"] if not test["visible"]}
     assert hidden and "01" not in hidden
     assert all(test["detail"] == "" for test in result["tests"] if test["name"] in hidden), result["tests"]
-    _, _, page = http(f"{deployed.lb_url}/submissions/{wrong}")
+    _, _, page = http(f"{deployed.lb_url}/submissions/{wrong}", token=deployed.api_token)
     answers = {(SOLUTIONS.parent / "tests" / f"{name}.out").read_text().strip() for name in hidden}
     for answer in answers:
         assert f"'{answer}'" not in json.dumps(result) and f"&#39;{answer}&#39;" not in page.decode(), answer
 
-    # The page's artifact links work from the host's browser: through the load balancer, not at `aws:5000`.
-    status, _, page = http(f"{deployed.lb_url}/submissions/{accepted}")
+    # Artifacts come through the web app, for the author only; the S3 stand-in is not on the load balancer.
+    status, _, page = http(f"{deployed.lb_url}/submissions/{accepted}", token=deployed.api_token)
     assert status == 200
-    links = [html.unescape(u) for u in re.findall(r'<a href="(http[^"]+)" rel="noopener noreferrer">', page.decode())]
+    links = [html.unescape(u) for u in re.findall(r'<a href="(/[^"]+)" rel="noopener noreferrer">', page.decode())]
     assert links, f"no artifact links on the submission page:\n{page.decode()[:3000]}"
-    assert all(link.startswith(f"{deployed.lb_url}/s3/") and "X-Amz-Signature=" in link for link in links), links
-    status, _, _ = http(links[0])
-    assert status == 200, links[0]
+    assert all(link.startswith(f"/submissions/{accepted}/artifacts/") for link in links), links
+    status, content_type, body = http(deployed.lb_url + links[0], token=deployed.api_token)
+    assert (status, content_type) == (200, "application/octet-stream"), links[0]
+    assert body, links[0]
+    assert http(deployed.lb_url + links[0])[0] == 404, "an anonymous request must not get an artifact"
+    assert http(f"{deployed.lb_url}/submissions/{accepted}")[0] == 404, "nor the submission page"
+    bucket = "gradestack-local-grading"
+    for path in ("/s3/", f"/s3/{bucket}/", f"/s3/{bucket}/results/{accepted}/report.json"):
+        status, _, body = http(deployed.lb_url + path)
+        assert status == 404 and b"ListBucketResult" not in body and b"<Error>" not in body, path
 
 
 def test_a_submission_that_closes_its_output_and_sleeps_cannot_hang_a_worker(deployed):
     """Prints, closes stdout and stderr, then sleeps: once it hung a worker slot for good."""
     source = (REPO / "services" / "grading" / "tests" / "hostile" / "close_and_pause.c").read_text()
     status, _, body = http(
-        f"{deployed.lb_url}/api/submissions", {"problem_id": "aplusb", "language": "c", "source": source}
+        f"{deployed.lb_url}/api/submissions",
+        {"problem_id": "aplusb", "language": "c", "source": source},
+        token=deployed.api_token,
     )
     assert status == 201, body
     # Bounded by the worker's own limits (wall 2 x TL + 1 s per test), not by this generous wait.
@@ -314,6 +334,7 @@ def test_a_burst_of_submissions_through_the_load_balancer_is_all_accepted(deploy
         status, _, body = http(
             f"{deployed.lb_url}/api/submissions",
             {"problem_id": "aplusb", "language": "c", "source": f"{source}\n/* burst {index} */\n"},
+            token=deployed.api_token,
         )
         assert status == 201, body
         submission_id = json.loads(body)["id"]
@@ -403,6 +424,7 @@ def test_a_grading_container_killed_mid_job_does_not_lose_the_job(deployed):
         status, _, body = http(
             f"{deployed.lb_url}/api/submissions",
             {"problem_id": "aplusb", "language": "c", "source": slow_aplusb_c(cpu_ms=500, tag=tag)},
+            token=deployed.api_token,
         )
         assert status == 201, body
         ids.append(json.loads(body)["id"])
