@@ -22,6 +22,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -462,11 +463,32 @@ def test_a_failed_host_stops_the_rolling_deploy_and_the_others_keep_serving(depl
     web2 = deployed.container("web-2")
     broken = "/etc/nginx/conf.d/zz-broken.conf"
     subprocess.run(["podman", "exec", web2, "sh", "-c", f"echo 'this is not nginx;' > {broken}"], check=True)
+    health: list[int] = []
+    rolling = threading.Event()
+
+    def watch_health() -> None:
+        # /health through the load balancer, the whole time the hosts roll (a refused or dropped
+        # connection counts as 0): a rolling deploy must never show a client an error.
+        while rolling.is_set():
+            try:
+                health.append(http(deployed.lb_url + "/health", timeout=5)[0])
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                health.append(0)
+            time.sleep(0.2)
+
     try:
         # A settings change: every host is drained and converged in turn; web-2 cannot be.
-        result = deployed.run(
-            WEB_STAGE, "rolling deploy, web-2 failing", extra={"web_gunicorn_workers": 3}, args=WEB_STAGE_ARGS
-        )
+        rolling.set()
+        watcher = threading.Thread(target=watch_health, daemon=True)
+        watcher.start()
+        try:
+            result = deployed.run(
+                WEB_STAGE, "rolling deploy, web-2 failing", extra={"web_gunicorn_workers": 3}, args=WEB_STAGE_ARGS
+            )
+        finally:
+            rolling.clear()
+            watcher.join()
+        assert health and set(health) == {200}, collections.Counter(health)
         assert result.returncode != 0
         assert "Rolling deploy stopped: web-2 failed to converge" in result.stdout
         counts = recap(result)
