@@ -101,7 +101,8 @@ def create_app(
         MAX_CONTENT_LENGTH=settings.max_source_bytes * 4 + _FORM_OVERHEAD,
         # The session cookie's settings, all here: signed (SECRET_KEY), HttpOnly, SameSite=Lax,
         # and Secure per request (SchemeAwareSessionInterface below, SESSION_COOKIE_SECURE).
-        SESSION_COOKIE_NAME="gradestack_session",
+        # Its name stays Flask's default: during a rolling deploy the previous release reads
+        # the same cookie (the CSRF token), so a form works whichever host answers.
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )
