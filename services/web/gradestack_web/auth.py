@@ -26,9 +26,12 @@ def current_user() -> User | None:
     cached = g.get("user", _UNSET)
     if cached is not _UNSET:
         return cached  # type: ignore[return-value]
-    user = _from_header() if "Authorization" in request.headers else _from_session()
-    g.user = user
-    return user
+    if "Authorization" in request.headers:
+        g.user = None  # the error page rendered for a bad token asks again: anonymous then
+        g.user = _from_header()
+    else:
+        g.user = _from_session()
+    return g.user
 
 
 def _from_header() -> User:

@@ -225,6 +225,8 @@ def test_api_tokens_are_created_once_work_and_stop_when_revoked(make_app, sessio
     assert wrong.status_code == 401 and "invalid_token" in wrong.headers["WWW-Authenticate"]
     basic = client.get("/api/problems", headers={"Authorization": "Basic dXNlcjpwYXNz"})
     assert basic.status_code == 401
+    page = client.get("/", headers={"Authorization": "Bearer gst_not-a-token"})  # an HTML error page
+    assert page.status_code == 401 and "API token is missing, wrong or revoked" in page.text
 
     with sessions() as session:
         token_id = session.scalar(select(ApiToken.id).where(ApiToken.name == "laptop"))
