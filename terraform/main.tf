@@ -244,6 +244,7 @@ module "compute" {
 
   permissions_boundary_arn = local.permissions_boundary_arn
   cpu_target_percent       = var.web_cpu_target_percent
+  idle_timeout_seconds     = var.alb_idle_timeout_seconds
 }
 
 module "monitoring" {

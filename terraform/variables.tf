@@ -455,6 +455,16 @@ variable "web_cpu_target_percent" {
   }
 }
 
+variable "alb_idle_timeout_seconds" {
+  description = "Seconds the ALB keeps an idle client connection open (the local HAProxy's timeout http-request matches it)."
+  type        = number
+
+  validation {
+    condition     = var.alb_idle_timeout_seconds >= 1 && var.alb_idle_timeout_seconds <= 4000
+    error_message = "alb_idle_timeout_seconds must be from 1 to 4000 (the ALB's range)."
+  }
+}
+
 variable "ecs_stop_timeout_seconds" {
   description = "Seconds ECS waits between SIGTERM and SIGKILL when it stops a grading task; the worker's WORKER_SHUTDOWN_GRACE_S is 10 s less."
   type        = number

@@ -56,9 +56,10 @@ WEAK_WORDS = {
 }
 RDS_FORBIDDEN = set('/@" ')
 MQ_FORBIDDEN = set(",:=")
-SECRETS = ("db_password", "mq_admin_password", "web_secret_key")
+SECRETS = ("db_password", "mq_admin_password", "web_secret_key", "verify_api_token")
 # The web app's SECRET_KEY signs sessions and CSRF tokens: long enough that it cannot be guessed.
 WEB_SECRET_KEY_MIN = 32
+VERIFY_API_TOKEN_MIN = 32
 
 # Minimum versions: (major, minor).
 TOOL_MINIMUMS = {"terraform": (1, 11), "git": (2, 0), "docker": (20, 0), "podman": (3, 0)}
@@ -238,6 +239,8 @@ def check_secret(report: Report, name: str, value, *, error: str | None, cloud: 
         _rds_rules(report, name, value)
     elif name == "web_secret_key":
         _web_secret_key_rules(report, name, value)
+    elif name == "verify_api_token":
+        _verify_api_token_rules(report, name, value)
     else:
         _mq_rules(report, name, value)
 
@@ -250,6 +253,19 @@ def _web_secret_key_rules(report: Report, name: str, value: str) -> None:
             "generate one, e.g. `openssl rand -hex 32`",
         )
     if any(not c.isprintable() or c.isspace() for c in value):
+        report.problem(name, "contains whitespace or non-printable characters", "use e.g. `openssl rand -hex 32`")
+
+
+def _verify_api_token_rules(report: Report, name: str, value: str) -> None:
+    # The web app refuses tokens under 20 characters; 32+ keeps it out of brute-force reach.
+    if len(value) < VERIFY_API_TOKEN_MIN:
+        report.problem(
+            name,
+            f"has {len(value)} characters, the verifier's API token needs at least {VERIFY_API_TOKEN_MIN}",
+            "generate one, e.g. `openssl rand -hex 32`",
+        )
+    if any(not c.isprintable() or c.isspace() for c in value):
+        # It travels in an HTTP header (Authorization: Bearer) and through the app's stdin.
         report.problem(name, "contains whitespace or non-printable characters", "use e.g. `openssl rand -hex 32`")
 
 

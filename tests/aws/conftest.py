@@ -18,6 +18,7 @@ SECRETS = {
     "db_password": "Emu-db-Passw0rd-1234",
     "mq_admin_password": "Emu-mq-Passw0rd-5678",
     "web_secret_key": "Emu-web-Secret-Key-0123456789abcdef-XYZ",
+    "verify_api_token": "Emu-verify-Api-Token-0123456789abcdef-XYZ",
 }
 
 

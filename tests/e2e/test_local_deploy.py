@@ -22,6 +22,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -84,6 +85,11 @@ class LocalEnv:
         log.write_text(f"{header}\n{result.stdout}")
         return result
 
+    @property
+    def api_token(self) -> str:
+        """The verifier account's API token: generated under the state dir, installed by the data stage."""
+        return (Path(self.extra_vars["gradestack_state_dir"]) / "verify_api_token").read_text().strip()
+
     def container(self, host: str) -> str:
         return f"{self.name}-{host}"
 
@@ -123,11 +129,15 @@ def recap(result: subprocess.CompletedProcess) -> dict[str, dict[str, int]]:
     return totals
 
 
-def http(url: str, data: dict | None = None, timeout: float = 10) -> tuple[int, str, bytes]:
+def http(url: str, data: dict | None = None, timeout: float = 10, token: str = "") -> tuple[int, str, bytes]:
+    """GET (or POST ``data`` as JSON); ``token`` is sent as ``Authorization: Bearer``."""
     assert url.startswith("http://127.0.0.1:"), url
     body = json.dumps(data).encode() if data is not None else None
+    headers = {"Content-Type": "application/json"} if body else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(  # noqa: S310 (the load balancer's loopback URL, checked above)
-        url, data=body, headers={"Content-Type": "application/json"} if body else {}
+        url, data=body, headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
@@ -139,7 +149,9 @@ def http(url: str, data: dict | None = None, timeout: float = 10) -> tuple[int, 
 def submit(env: LocalEnv, solution: str, language: str = "python3") -> str:
     source = (SOLUTIONS / solution).read_text()
     status, _, body = http(
-        f"{env.lb_url}/api/submissions", {"problem_id": "aplusb", "language": language, "source": source}
+        f"{env.lb_url}/api/submissions",
+        {"problem_id": "aplusb", "language": language, "source": source},
+        token=env.api_token,
     )
     assert status == 201, body
     return json.loads(body)["id"]
@@ -148,7 +160,7 @@ def submit(env: LocalEnv, solution: str, language: str = "python3") -> str:
 def wait_verdict(env: LocalEnv, submission_id: str, timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        status, _, body = http(f"{env.lb_url}/api/submissions/{submission_id}")
+        status, _, body = http(f"{env.lb_url}/api/submissions/{submission_id}", token=env.api_token)
         if status == 200 and json.loads(body)["final"]:
             return json.loads(body)
         if time.monotonic() > deadline:
@@ -328,26 +340,35 @@ def test_a_submission_through_the_load_balancer_is_graded(deployed):
     hidden = {test["name"] for test in result["tests"] if not test["visible"]}
     assert hidden and "01" not in hidden
     assert all(test["detail"] == "" for test in result["tests"] if test["name"] in hidden), result["tests"]
-    _, _, page = http(f"{deployed.lb_url}/submissions/{wrong}")
+    _, _, page = http(f"{deployed.lb_url}/submissions/{wrong}", token=deployed.api_token)
     answers = {(SOLUTIONS.parent / "tests" / f"{name}.out").read_text().strip() for name in hidden}
     for answer in answers:
         assert f"'{answer}'" not in json.dumps(result) and f"&#39;{answer}&#39;" not in page.decode(), answer
 
-    # The page's artifact links work from the host's browser: through the load balancer, not at `aws:5000`.
-    status, _, page = http(f"{deployed.lb_url}/submissions/{accepted}")
+    # Artifacts come through the web app, for the author only; the S3 stand-in is not on the load balancer.
+    status, _, page = http(f"{deployed.lb_url}/submissions/{accepted}", token=deployed.api_token)
     assert status == 200
-    links = [html.unescape(u) for u in re.findall(r'<a href="(http[^"]+)" rel="noopener noreferrer">', page.decode())]
+    links = [html.unescape(u) for u in re.findall(r'<a href="(/[^"]+)" rel="noopener noreferrer">', page.decode())]
     assert links, f"no artifact links on the submission page:\n{page.decode()[:3000]}"
-    assert all(link.startswith(f"{deployed.lb_url}/s3/") and "X-Amz-Signature=" in link for link in links), links
-    status, _, _ = http(links[0])
-    assert status == 200, links[0]
+    assert all(link.startswith(f"/submissions/{accepted}/artifacts/") for link in links), links
+    status, content_type, body = http(deployed.lb_url + links[0], token=deployed.api_token)
+    assert (status, content_type) == (200, "application/octet-stream"), links[0]
+    assert body, links[0]
+    assert http(deployed.lb_url + links[0])[0] == 404, "an anonymous request must not get an artifact"
+    assert http(f"{deployed.lb_url}/submissions/{accepted}")[0] == 404, "nor the submission page"
+    bucket = "gradestack-local-grading"
+    for path in ("/s3/", f"/s3/{bucket}/", f"/s3/{bucket}/results/{accepted}/report.json"):
+        status, _, body = http(deployed.lb_url + path)
+        assert status == 404 and b"ListBucketResult" not in body and b"<Error>" not in body, path
 
 
 def test_a_submission_that_closes_its_output_and_sleeps_cannot_hang_a_worker(deployed):
     """Prints, closes stdout and stderr, then sleeps: once it hung a worker slot for good."""
     source = (REPO / "services" / "grading" / "tests" / "hostile" / "close_and_pause.c").read_text()
     status, _, body = http(
-        f"{deployed.lb_url}/api/submissions", {"problem_id": "aplusb", "language": "c", "source": source}
+        f"{deployed.lb_url}/api/submissions",
+        {"problem_id": "aplusb", "language": "c", "source": source},
+        token=deployed.api_token,
     )
     assert status == 201, body
     # Bounded by the worker's own limits (wall 2 x TL + 1 s per test), not by this generous wait.
@@ -382,6 +403,7 @@ def test_a_burst_of_submissions_through_the_load_balancer_is_all_accepted(deploy
         status, _, body = http(
             f"{deployed.lb_url}/api/submissions",
             {"problem_id": "aplusb", "language": "c", "source": f"{source}\n/* burst {index} */\n"},
+            token=deployed.api_token,
         )
         assert status == 201, body
         submission_id = json.loads(body)["id"]
@@ -478,6 +500,7 @@ def test_a_grading_container_killed_mid_job_does_not_lose_the_job(deployed):
         status, _, body = http(
             f"{deployed.lb_url}/api/submissions",
             {"problem_id": "aplusb", "language": "c", "source": slow_aplusb_c(cpu_ms=500, tag=tag)},
+            token=deployed.api_token,
         )
         assert status == 201, body
         ids.append(json.loads(body)["id"])
@@ -515,11 +538,32 @@ def test_a_failed_host_stops_the_rolling_deploy_and_the_others_keep_serving(depl
     web2 = deployed.container("web-2")
     broken = "/etc/nginx/conf.d/zz-broken.conf"
     subprocess.run(["podman", "exec", web2, "sh", "-c", f"echo 'this is not nginx;' > {broken}"], check=True)
+    health: list[int] = []
+    rolling = threading.Event()
+
+    def watch_health() -> None:
+        # /health through the load balancer, the whole time the hosts roll (a refused or dropped
+        # connection counts as 0): a rolling deploy must never show a client an error.
+        while rolling.is_set():
+            try:
+                health.append(http(deployed.lb_url + "/health", timeout=5)[0])
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                health.append(0)
+            time.sleep(0.2)
+
     try:
         # A settings change: every host is drained and converged in turn; web-2 cannot be.
-        result = deployed.run(
-            WEB_STAGE, "rolling deploy, web-2 failing", extra={"web_gunicorn_workers": 3}, args=WEB_STAGE_ARGS
-        )
+        rolling.set()
+        watcher = threading.Thread(target=watch_health, daemon=True)
+        watcher.start()
+        try:
+            result = deployed.run(
+                WEB_STAGE, "rolling deploy, web-2 failing", extra={"web_gunicorn_workers": 3}, args=WEB_STAGE_ARGS
+            )
+        finally:
+            rolling.clear()
+            watcher.join()
+        assert health and set(health) == {200}, collections.Counter(health)
         assert result.returncode != 0
         assert "Rolling deploy stopped: web-2 failed to converge" in result.stdout
         counts = recap(result)

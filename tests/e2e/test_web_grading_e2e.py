@@ -1,9 +1,10 @@
 """End to end: the web app (gunicorn), its outbox publisher and results consumer, the REAL
 grading worker, ActiveMQ, PostgreSQL and moto S3, all as separate processes.
 
-An accepted and a wrong solution go in through the JSON API and come back with their final
-verdicts; a headless Chromium (Debian's, driven by Playwright) submits through the form and
-sees the verdict on the submission page, and leaves a screenshot.
+An accepted and a wrong solution go in through the JSON API (with a personal API token) and
+come back with their final verdicts; a headless Chromium (Debian's, driven by Playwright)
+registers, submits through the form, sees the verdict on the submission page and opens an
+artifact, while a second browser context, another user, cannot open either; screenshots of both.
 """
 
 from __future__ import annotations
@@ -69,11 +70,22 @@ def write_problem(root: Path) -> Path:
     return directory
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Show a redirect to the test instead of following it (with our Authorization header)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: PLR0917 (urllib's signature)
+        return None
+
+
+_NO_REDIRECT = urllib.request.build_opener(_NoRedirect)
+
+
 @dataclass
 class Stack:
     base_url: str
     workdir: Path
     env: dict[str, str]
+    token: str = ""
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def logs(self, tail: int | None = 2000) -> str:
@@ -98,10 +110,24 @@ class Stack:
         dead = {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
         assert not dead, f"processes exited early: {dead}\n{self.logs()}"
 
+    def get(self, path: str, token: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        """GET without following redirects; ``token`` defaults to the stack's API token ("" for none)."""
+        token = self.token if token is None else token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        request = urllib.request.Request(self.base_url + path, headers=headers)  # noqa: S310  (loopback)
+        try:
+            with _NO_REDIRECT.open(request, timeout=30) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read()
+
     def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         request = urllib.request.Request(  # noqa: S310  (our loopback server)
-            self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+            self.base_url + path, data=data, method=method, headers=headers
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  (our loopback server)
@@ -163,6 +189,8 @@ def stack(tmp_path_factory, postgres_database, moto_server) -> Iterator[Stack]:
     port = free_port()
     env = {
         "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
+        # The services of this checkout, whatever checkout the venv's editable installs point at.
+        "PYTHONPATH": os.pathsep.join(str(REPO / "services" / name) for name in ("web", "protocol", "grading")),
         "LANG": "C.UTF-8",
         "HOME": str(workdir),
         **postgres_database.env(),
@@ -174,11 +202,22 @@ def stack(tmp_path_factory, postgres_database, moto_server) -> Iterator[Stack]:
         "TRUSTED_PROXIES": "127.0.0.1/32",
         "OUTBOX_POLL_SECONDS": "0.2",
     }
-    stack = Stack(f"http://127.0.0.1:{port}", workdir, env)
+    stack = Stack(f"http://127.0.0.1:{port}", workdir, env, token=secrets.token_urlsafe(32))
     try:
-        for argv in (["migrate"], ["load-problems", str(problem_dir.parent)]):
+        # The API client's account, made as the deploy makes the verifier's (token through stdin).
+        api_account = ["ensure-token", "--username", "e2e-api", "--token-name", "e2e", "--token-stdin"]
+        for argv, stdin in (
+            (["migrate"], ""),
+            (["load-problems", str(problem_dir.parent)], ""),
+            (api_account, stack.token + "\n"),
+        ):
             done = subprocess.run(
-                [str(VENV_BIN / "gradestack-web"), *argv], env=env, capture_output=True, text=True, check=False
+                [str(VENV_BIN / "gradestack-web"), *argv],
+                env=env,
+                input=stdin,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             assert done.returncode == 0, f"gradestack-web {argv}: {done.stdout}{done.stderr}"
         stack.start(
@@ -231,14 +270,23 @@ def test_accepted_and_wrong_answer_reach_final_verdicts(stack: Stack):
     assert wrong["verdict"] == "WA", wrong
     assert "WA" in [t["verdict"] for t in wrong["tests"]]
 
-    # The submission page links the worker's artifacts through short-lived presigned S3 URLs.
-    with urllib.request.urlopen(f"{stack.base_url}/submissions/{created['ac']}", timeout=30) as page:  # noqa: S310
-        html = page.read().decode()
-    links = [html_unescape(u) for u in re.findall(r'<a href="(http[^"]+)" rel="noopener noreferrer">', html)]
+    # The submission page links the worker's artifacts through the app, which authorizes the
+    # request and then redirects to a short-lived presigned S3 URL (ARTIFACT_DELIVERY=redirect).
+    status, _, page = stack.get(f"/submissions/{created['ac']}")
+    assert status == 200
+    html = page.decode()
+    links = [html_unescape(u) for u in re.findall(r'<a href="(/[^"]+)" rel="noopener noreferrer">', html)]
     assert links, f"no artifact links on the page:\n{html}"
-    assert all("X-Amz-Signature=" in link and "X-Amz-Expires=" in link for link in links)
-    with urllib.request.urlopen(links[0], timeout=30) as artifact:  # noqa: S310  (moto on loopback)
+    assert all(link.startswith(f"/submissions/{created['ac']}/artifacts/") for link in links), links
+    status, headers, _ = stack.get(links[0])
+    assert status == 302, headers
+    presigned = headers["Location"]
+    assert "X-Amz-Signature=" in presigned and "X-Amz-Expires=" in presigned
+    with urllib.request.urlopen(presigned, timeout=30) as artifact:  # noqa: S310  (moto on loopback)
         assert artifact.status == 200
+    # Nobody else: neither anonymous nor another account gets the page, the status or the artifact.
+    for path in (links[0], f"/submissions/{created['ac']}", f"/api/submissions/{created['ac']}"):
+        assert stack.get(path, token="")[0] == 404, path
 
     # No process logged a secret.
     for name in ("MQ_PASSWORD", "DATABASE_PASSWORD", "SECRET_KEY"):
@@ -250,6 +298,16 @@ def test_accepted_and_wrong_answer_reach_final_verdicts(stack: Stack):
     assert "unknown language" in body["error"]
 
 
+def _register(page, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/register")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.fill("#password_again", password)
+    page.click("#register-button")
+    page.wait_for_selector("#account-link")
+    assert page.inner_text("#account-link") == username
+
+
 @pytest.mark.browser
 def test_browser_submits_through_the_form_and_sees_the_verdict(stack: Stack, tmp_path: Path):
     if not Path(CHROMIUM).is_file():
@@ -257,14 +315,20 @@ def test_browser_submits_through_the_form_and_sees_the_verdict(stack: Stack, tmp
     from playwright.sync_api import sync_playwright  # noqa: PLC0415  (only this test needs it)
 
     screenshot = tmp_path / "web-submission-verdict.png"
+    denied_screenshot = tmp_path / "web-submission-other-user.png"
+    password = secrets.token_urlsafe(16)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            owner = browser.new_context(viewport={"width": 1100, "height": 900})
+            page = owner.new_page()
             # CSP violations and script errors show up as console errors: the pages must have none.
             console_errors: list[str] = []
             page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
             page.on("pageerror", lambda exc: console_errors.append(str(exc)))
+            page.goto(f"{stack.base_url}/problems/{PROBLEM_ID}")
+            assert page.is_visible("#login-to-submit"), "an anonymous visitor is asked to log in"
+            _register(page, stack.base_url, "e2e-alice", password)
             page.goto(f"{stack.base_url}/")
             page.click(f"text={PROBLEM_ID}")
             page.wait_for_url(f"**/problems/{PROBLEM_ID}")
@@ -273,18 +337,42 @@ def test_browser_submits_through_the_form_and_sees_the_verdict(stack: Stack, tmp
             page.fill("#source", AC_SOURCE)
             page.click("#submit-button")
             page.wait_for_url("**/submissions/*")
+            submission_url = page.url
             # status.js polls the API and reloads once the verdict is final. (A CSS selector, not a JS
             # predicate: the page's CSP forbids the eval that wait_for_function needs.)
             page.wait_for_selector("#state.state-done", timeout=VERDICT_TIMEOUT * 1000)
             verdict = page.inner_text("#verdict").strip()
             state = page.inner_text("#state").strip()
+            author = page.inner_text("#author").strip()
             page.screenshot(path=str(screenshot), full_page=True)
+            # The artifact, with this browser's session (the request context shares its cookies):
+            # the app authorizes it and redirects to the presigned URL.
+            artifact_href = page.get_attribute("#artifacts a", "href")
+            assert artifact_href and artifact_href.startswith("/submissions/"), artifact_href
+            artifact = page.request.get(stack.base_url + artifact_href)
+            artifact_status, artifact_body = artifact.status, artifact.body()
+
+            # Another user, in a second browser context (its own cookies): neither the page nor the artifact.
+            other = browser.new_context(viewport={"width": 1100, "height": 900})
+            intruder = other.new_page()
+            _register(intruder, stack.base_url, "e2e-mallory", password)
+            denied_page = intruder.goto(submission_url)
+            denied_page_status = denied_page.status if denied_page else 0
+            intruder.screenshot(path=str(denied_screenshot), full_page=True)
+            denied_artifact_status = intruder.request.get(stack.base_url + artifact_href).status
+            listing = intruder.goto(f"{stack.base_url}/submissions")
+            listing_text = listing.text() if listing else ""
         finally:
             browser.close()
-    assert (state, verdict) == ("done", "AC"), stack.logs()
+    assert (state, verdict, author) == ("done", "AC", "e2e-alice"), stack.logs()
+    assert artifact_status == 200 and json.loads(artifact_body), artifact_body[:300]
+    assert (denied_page_status, denied_artifact_status) == (404, 404)
+    # The public list names the author and the verdict, never the source.
+    assert "e2e-alice" in listing_text and "AC" in listing_text and "print(a + b)" not in listing_text
     assert console_errors == []
-    assert screenshot.stat().st_size > 0
+    assert screenshot.stat().st_size > 0 and denied_screenshot.stat().st_size > 0
     if os.environ.get("REPORTS_DIR"):
         reports = Path(os.environ["REPORTS_DIR"])
         reports.mkdir(parents=True, exist_ok=True)
         shutil.copy(screenshot, reports / screenshot.name)
+        shutil.copy(denied_screenshot, reports / denied_screenshot.name)

@@ -25,6 +25,7 @@ CERTIFICATE = "arn:aws:acm:ap-northeast-2:123456789012:certificate/0e1a7ed0-5173
 # What the operator adds for staging and production before the first deploy (README,
 # "HTTPS set-up" and "Alarm recipients"): the repository leaves both empty.
 OPERATOR_SETTINGS = {"certificate_arn": CERTIFICATE, "alarm_email_addresses": ["oncall@example.org"]}
+GOOD_VERIFY_API_TOKEN = "Vt3kP9wQ2xLm7Rn4Zb8Hc1Jd6Gf5Ye0Ua2Kc"  # noqa: S105
 
 
 def problems_of(output: str) -> list[str]:
@@ -45,6 +46,7 @@ def cloud_env(moto_server) -> dict[str, str]:
             ("db_password", GOOD_DB_PASSWORD),
             ("mq_admin_password", GOOD_MQ_PASSWORD),
             ("web_secret_key", GOOD_WEB_SECRET_KEY),
+            ("verify_api_token", GOOD_VERIFY_API_TOKEN),
         ):
             ssm.put_parameter(
                 Name=f"/gradestack/{environment}/{name}", Value=value, Type="SecureString", Overwrite=True
@@ -134,6 +136,8 @@ BAD_LOCAL_SETTINGS = [
                  id="web-secret-placeholder"),
     pytest.param({"web_secret_key": "Xk2v9Lq4Wz7pRt5m"}, "web_secret_key", "needs at least 32", id="web-secret-short"),
     pytest.param({"web_secret_key": "ab" * 20}, "web_secret_key", "too repetitive", id="web-secret-repetitive"),
+    pytest.param({"verify_api_token": "Xk2v9Lq4Wz7pRt5m"}, "verify_api_token", "needs at least 32",
+                 id="verify-token-short"),
     pytest.param({"public_subnet_cidrs": ["10.0.1.0/24", "10.9.2.0/24"]}, "public_subnet_cidrs", "outside vpc_cidr",
                  id="subnet-outside-vpc"),
     pytest.param({"database_subnet_cidrs": ["10.0.5.0/24", "10.0.3.128/25"]}, "database_subnet_cidrs", "overlaps",

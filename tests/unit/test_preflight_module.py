@@ -102,6 +102,22 @@ def test_web_secret_key_rules(value, expected):
     assert all(value not in line for line in report.problems if value)
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", "verify_api_token (extra vars or role defaults): is not set"),
+        ("Xy7-abcdefghijkLmnop", "has 20 characters, the verifier's API token needs at least 32"),
+        ("ab" * 20, "is an obvious default or too repetitive"),
+        ("Xy7-abcdefghijk Lmnopqrstuvwxyz0123", "contains whitespace"),
+    ],
+)
+def test_verify_api_token_rules(value, expected):
+    report = _report()
+    preflight.check_secret(report, "verify_api_token", value, error=None, cloud=False, env="local")
+    assert any(expected in line for line in report.problems), report.problems
+    assert all(value not in line for line in report.problems if value)
+
+
 def test_good_web_secret_key_passes():
     report = _report()
     preflight.check_secret(report, "web_secret_key", "9f" + "a1b2c3d4e5f6" * 5, error=None, cloud=True, env="dev")

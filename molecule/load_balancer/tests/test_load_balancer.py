@@ -68,6 +68,17 @@ def test_config_has_health_checks_and_round_robin(host):
     assert "http-check send meth GET uri /health" in text
     assert "server app-1 127.0.0.1:8081" in text
     assert "level admin" in text
+    assert "timeout http-request 3s" in text
+
+
+def test_a_client_that_never_finishes_its_headers_is_cut_off(host):
+    # Half a request, then silence (a slowloris client): HAProxy answers 408 and closes once
+    # `timeout http-request` has passed. The outer timeout only bounds a broken case.
+    out = host.check_output(
+        'timeout 60 bash -c \'exec 3<>/dev/tcp/127.0.0.1/80; printf "GET / HTTP/1.1\\r\\nHost: lb\\r\\n" >&3; '
+        "head -c 64 <&3'"
+    )
+    assert out.startswith("HTTP/1.1 408"), out
 
 
 def test_drained_server_gets_no_traffic(after_side_effect):

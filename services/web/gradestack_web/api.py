@@ -1,5 +1,9 @@
 """JSON API: submit and poll submissions, list problems. Errors are JSON too.
 
+Authentication: ``Authorization: Bearer <personal token>`` (created on the account page),
+or the browser's session cookie (the status page polls with it). Submitting needs an
+account; a submission is visible to its author and to staff only (404 for anyone else).
+
 CSRF: the API accepts only ``application/json`` bodies, which a browser will not send
 cross-origin without a CORS preflight that this app never grants; forms use tokens.
 """
@@ -13,8 +17,9 @@ from flask import Blueprint, jsonify, request, url_for
 from sqlalchemy import select
 
 from gradestack_web.app import db, error_response
+from gradestack_web.auth import current_user, is_staff, may_see_problem, may_see_submission
 from gradestack_web.intake import RateLimitedError, submit
-from gradestack_web.models import Problem, Submission
+from gradestack_web.models import Problem, Submission, User
 from gradestack_web.submissions import SubmissionError, SubmissionInput, to_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -33,14 +38,17 @@ def _problem_json(problem: Problem) -> dict[str, Any]:
 
 @bp.get("/problems")
 def list_problems():
-    problems = db().scalars(select(Problem).order_by(Problem.id))
+    query = select(Problem).order_by(Problem.id)
+    if not is_staff(current_user()):
+        query = query.where(Problem.hidden.is_(False))
+    problems = db().scalars(query)
     return jsonify({"problems": [_problem_json(p) for p in problems]})
 
 
 @bp.get("/problems/<problem_id>")
 def get_problem(problem_id: str):
     problem = db().get(Problem, problem_id[:64])
-    if problem is None:
+    if problem is None or not may_see_problem(current_user(), problem):
         return error_response(404, f"unknown problem {problem_id[:64]!r}")
     return jsonify({**_problem_json(problem), "statement": problem.statement})
 
@@ -66,15 +74,22 @@ def _parse_submission() -> SubmissionInput:
 
 @bp.post("/submissions")
 def create():
+    user = current_user()
+    if user is None:
+        response = error_response(
+            401, "submitting needs an account: send 'Authorization: Bearer <token>' (create one on /account)"
+        )
+        response.headers["WWW-Authenticate"] = 'Bearer realm="gradestack"'
+        return response
     try:
-        submission = submit(_parse_submission())
+        submission = submit(_parse_submission(), user)
     except RateLimitedError as exc:
         response = error_response(exc.status, str(exc))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except SubmissionError as exc:
         return error_response(exc.status, str(exc), field=exc.field)
-    body = to_json(submission)
+    body = to_json(submission, username=user.username)
     body["url"] = url_for("pages.submission", submission_id=submission.id)
     response = jsonify(body)
     response.status_code = 201
@@ -85,8 +100,9 @@ def create():
 @bp.get("/submissions/<submission_id>")
 def get_submission(submission_id: str):
     submission = db().get(Submission, submission_id[:64])
-    if submission is None:
+    if submission is None or not may_see_submission(current_user(), submission):
         return error_response(404, f"unknown submission {submission_id[:64]!r}")
-    response = jsonify(to_json(submission))
+    author = db().get(User, submission.user_id) if submission.user_id is not None else None
+    response = jsonify(to_json(submission, username=author.username if author else ""))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from gradestack_protocol.broker import BrokerSettings, connect
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,7 +19,7 @@ from gradestack_web import security
 from gradestack_web.config import Settings
 from gradestack_web.db import make_engine, make_sessionmaker
 from gradestack_web.proxies import TrustedProxyMiddleware
-from gradestack_web.storage import ArtifactLinks
+from gradestack_web.storage import ArtifactStore
 
 log = logging.getLogger("gradestack_web")
 
@@ -35,9 +35,7 @@ class Services:
         self.settings = settings
         self.engine = engine
         self.sessions: sessionmaker[Session] = make_sessionmaker(engine)
-        self.artifacts = ArtifactLinks(
-            settings.grading_bucket, settings.aws_region, settings.presign_seconds, settings.artifact_url_base
-        )
+        self.artifacts = ArtifactStore(settings.grading_bucket, settings.aws_region, settings.presign_seconds)
         self.environ = environ
         self._ready_lock = threading.Lock()
         self._ready_cache: tuple[float, int, dict[str, Any]] | None = None
@@ -101,6 +99,10 @@ def create_app(
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_source_bytes * 4 + _FORM_OVERHEAD,
+        # The session cookie's settings, all here: signed (SECRET_KEY), HttpOnly, SameSite=Lax,
+        # and Secure per request (SchemeAwareSessionInterface below, SESSION_COOKIE_SECURE).
+        # Its name stays Flask's default: during a rolling deploy the previous release reads
+        # the same cookie (the CSRF token), so a form works whichever host answers.
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )
@@ -112,8 +114,13 @@ def create_app(
     app.jinja_env.globals["csrf_token"] = security.csrf_token
 
     @app.before_request
-    def _request_id() -> None:
+    def _request_id():
         g.request_id = request.headers.get("X-Request-ID", "")[:64] or secrets.token_hex(8)
+        # PostgreSQL text cannot hold NUL: refuse it up front with a clear message, not a 500
+        # from the database driver (ids come from the path, sources are checked on intake).
+        if "\x00" in request.path:
+            return error_response(400, "the URL contains a NUL byte (%00); no problem or submission id holds one")
+        return None
 
     @app.after_request
     def _headers(response):
@@ -136,6 +143,16 @@ def create_app(
             message = f"the request is too large: sources are limited to {limit} bytes"
         return error_response(exc.code or 500, message)
 
+    from gradestack_web.auth import BadTokenError  # noqa: PLC0415  (auth imports db() from this module)
+
+    @app.errorhandler(BadTokenError)
+    def _bad_token(_exc: BadTokenError):
+        response = error_response(
+            401, "the API token is missing, wrong or revoked: send 'Authorization: Bearer <token>' with a live token"
+        )
+        response.headers["WWW-Authenticate"] = 'Bearer realm="gradestack", error="invalid_token"'
+        return response
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unhandled error in %s %s (request %s)", request.method, request.path, g.get("request_id"))
@@ -143,11 +160,14 @@ def create_app(
             500, "something went wrong on our side; try again, and quote the request id if it persists"
         )
 
-    from gradestack_web import api, health, pages  # noqa: PLC0415  (the blueprints import from this module)
+    from gradestack_web import account_pages, api, health, pages  # noqa: PLC0415  (they import from here)
+    from gradestack_web.auth import current_user  # noqa: PLC0415
 
+    app.jinja_env.globals["current_user"] = current_user
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(account_pages.bp)
     return app
 
 
@@ -168,10 +188,10 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/health")
 
 
-def error_response(status: int, message: str, **extra: Any):
+def error_response(status: int, message: str, **extra: Any) -> Response:
     request_id = g.get("request_id", "")
     if wants_json():
         response = jsonify({"error": message, "status": status, "request_id": request_id, **extra})
         response.status_code = status
         return response
-    return render_template("error.html", status=status, message=message, request_id=request_id), status
+    return make_response(render_template("error.html", status=status, message=message, request_id=request_id), status)

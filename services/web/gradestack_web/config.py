@@ -10,7 +10,6 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from gradestack_protocol.messages import LANGUAGES, MAX_SOURCE_BYTES
 from sqlalchemy.engine import URL
@@ -82,17 +81,14 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network 
     return tuple(nets)
 
 
-def _public_base_url(env: Mapping[str, str], name: str) -> str:
-    """An http(s) URL with no query or fragment, without its trailing slash; empty when unset."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return ""
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise ConfigError(
-            f"{name} must be an http(s) URL without query or fragment (e.g. http://127.0.0.1:8088/s3), got {raw!r}"
-        )
-    return raw.rstrip("/")
+ARTIFACT_DELIVERIES = ("redirect", "stream")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -151,14 +147,18 @@ class Settings:
     rate_limit_enabled: bool = True
     rate_limit_submissions: int = 20
     rate_limit_window_seconds: int = 60
+    login_rate_limit_attempts: int = 10
+    login_rate_limit_window_seconds: int = 300
+    registration_enabled: bool = True
     session_cookie_secure: bool | None = None  # None: Secure exactly when the request came over HTTPS
     hsts_max_age: int = 31536000  # Strict-Transport-Security on HTTPS responses; 0: not sent
     grading_bucket: str = ""
     aws_region: str = "ap-northeast-2"
     presign_seconds: int = 300
-    # Where browsers reach the object store when it is not S3 itself (the local
-    # environment's moto, behind the load balancer); empty: the links as S3 signs them.
-    artifact_url_base: str = ""
+    # How the app hands out an artifact after authorizing the request: "redirect" to a
+    # short-lived presigned URL (S3 in AWS), or "stream" it itself (the local S3 stand-in,
+    # which browsers cannot and must not reach).
+    artifact_delivery: str = "redirect"
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 50
     outbox_retention_days: int = 7
@@ -200,13 +200,16 @@ class Settings:
             rate_limit_enabled=_bool(env, "RATE_LIMIT_ENABLED", True),
             rate_limit_submissions=_int(env, "RATE_LIMIT_SUBMISSIONS", 20, 1),
             rate_limit_window_seconds=_int(env, "RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86400),
+            login_rate_limit_attempts=_int(env, "LOGIN_RATE_LIMIT_ATTEMPTS", 10, 1),
+            login_rate_limit_window_seconds=_int(env, "LOGIN_RATE_LIMIT_WINDOW_SECONDS", 300, 1, 86400),
+            registration_enabled=_bool(env, "REGISTRATION_ENABLED", True),
             session_cookie_secure=_tristate(env, "SESSION_COOKIE_SECURE"),
             # Two years at most, the preload list's own ceiling.
             hsts_max_age=_int(env, "HSTS_MAX_AGE", 31536000, 0, 63072000),
             grading_bucket=env.get("GRADING_BUCKET", "").strip(),
             aws_region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-northeast-2").strip(),
             presign_seconds=_int(env, "ARTIFACT_URL_SECONDS", 300, 1, 3600),
-            artifact_url_base=_public_base_url(env, "ARTIFACT_URL_BASE"),
+            artifact_delivery=_choice(env, "ARTIFACT_DELIVERY", ARTIFACT_DELIVERIES, "redirect"),
             outbox_poll_seconds=_float(env, "OUTBOX_POLL_SECONDS", 0.5, 0.05),
             outbox_batch_size=_int(env, "OUTBOX_BATCH_SIZE", 50, 1, 1000),
             outbox_retention_days=_int(env, "OUTBOX_RETENTION_DAYS", 7, 1, 3650),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -26,6 +26,8 @@ class Problem(Base):
     time_limit_ms: Mapped[int] = mapped_column(Integer)
     memory_limit_mb: Mapped[int] = mapped_column(Integer)
     test_count: Mapped[int] = mapped_column(Integer)
+    # Hidden problems are invisible and unsubmittable for contestants; staff still see them.
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -45,15 +47,50 @@ class Submission(Base):
     artifacts_prefix: Mapped[str] = mapped_column(Text, default="")
     worker: Mapped[str] = mapped_column(Text, default="")
     client_ip: Mapped[str] = mapped_column(String(64), default="")
+    # NULL for submissions made before accounts existed: only staff see those.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
-    __table_args__ = (Index("ix_submissions_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_submissions_created_at", "created_at"),
+        Index("ix_submissions_user_id", "user_id"),
+        Index("ix_submissions_problem_id", "problem_id"),
+    )
 
     @property
     def is_final(self) -> bool:
         return self.state == DONE
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    is_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    def __repr__(self) -> str:  # never the password hash
+        return f"User(id={self.id!r}, username={self.username!r}, is_staff={self.is_staff!r})"
+
+
+class ApiToken(Base):
+    """A personal API token; only the SHA-256 of the token is stored (tokens are random, not passwords)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
 
 
 class OutboxMessage(Base):

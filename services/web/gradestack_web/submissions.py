@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from gradestack_web.config import Settings
 from gradestack_web.feedback import public_tests
-from gradestack_web.models import QUEUED, OutboxMessage, Problem, Submission
+from gradestack_web.models import QUEUED, OutboxMessage, Problem, Submission, User
 
 
 class SubmissionError(ValueError):
@@ -31,8 +31,15 @@ class SubmissionInput:
     source: str
 
 
-def validate(session: Session, settings: Settings, data: SubmissionInput) -> Problem:
-    """Check the input against the allow-list, the size limit and the problem table."""
+def validate(session: Session, settings: Settings, data: SubmissionInput, staff: bool = False) -> Problem:
+    """Check the input against the allow-list, the size limit and the problem table.
+
+    Hidden problems exist only for staff: anyone else gets the same answer as for an unknown id.
+    """
+    for name in ("problem_id", "language", "source"):
+        if "\x00" in getattr(data, name):
+            # PostgreSQL text cannot store NUL, and no compiler wants one either.
+            raise SubmissionError(f"the {name.replace('_', ' ')} contains a NUL byte (\\0); remove it", field=name)
     if data.language not in settings.languages:
         raise SubmissionError(
             f"unknown language {data.language[:40]!r}: choose one of {', '.join(settings.languages)}",
@@ -46,23 +53,18 @@ def validate(session: Session, settings: Settings, data: SubmissionInput) -> Pro
     if not data.source.strip():
         raise SubmissionError("the source is empty: paste your program or choose a file", field="source")
     problem = session.get(Problem, data.problem_id) if len(data.problem_id) <= 64 else None
-    if problem is None:
+    if problem is None or (problem.hidden and not staff):
         raise SubmissionError(f"unknown problem {data.problem_id[:64]!r}", status=404, field="problem_id")
     return problem
 
 
-def create_submission(session: Session, settings: Settings, data: SubmissionInput, client_ip: str) -> Submission:
+def create_submission(
+    session: Session, settings: Settings, data: SubmissionInput, client_ip: str, user: User
+) -> Submission:
     """Insert the submission and its grading request; the caller's transaction commits both or neither."""
-    problem = validate(session, settings, data)
+    problem = validate(session, settings, data, staff=user.is_staff)
     submission_id = uuid.uuid4().hex
     now = datetime.now(UTC)
-    request = GradingRequest(
-        submission_id=submission_id,
-        problem_id=problem.id,
-        language=data.language,
-        source=data.source,
-        submitted_at=now.isoformat(),
-    )
     submission = Submission(
         id=submission_id,
         problem_id=problem.id,
@@ -71,22 +73,71 @@ def create_submission(session: Session, settings: Settings, data: SubmissionInpu
         state=QUEUED,
         tests=[],
         client_ip=client_ip[:64],
+        user_id=user.id,
         created_at=now,
         updated_at=now,
     )
     session.add(submission)
     session.flush()  # the outbox row references the submission
-    session.add(OutboxMessage(submission_id=submission_id, destination=REQUEST_QUEUE, payload=request.to_json()))
+    session.add(_grading_request(submission, now))
     return submission
 
 
-def recent(session: Session, limit: int) -> list[Submission]:
-    return list(session.scalars(select(Submission).order_by(Submission.created_at.desc()).limit(limit)))
+def _grading_request(submission: Submission, now: datetime) -> OutboxMessage:
+    request = GradingRequest(
+        submission_id=submission.id,
+        problem_id=submission.problem_id,
+        language=submission.language,
+        source=submission.source,
+        submitted_at=now.isoformat(),
+    )
+    return OutboxMessage(submission_id=submission.id, destination=REQUEST_QUEUE, payload=request.to_json())
 
 
-def to_json(submission: Submission, include_source: bool = False) -> dict:
+def rejudge(session: Session, submissions: list[Submission]) -> int:
+    """Queue the submissions again: reset their results and add a grading request to the outbox.
+
+    Same path and guarantees as a new submission (the outbox row commits with the reset,
+    at-least-once publication). A result of the previous grading that arrives after the
+    reset is applied like any other: the submission gets a verdict for the same source.
+    """
+    now = datetime.now(UTC)
+    for submission in submissions:
+        submission.state = QUEUED
+        submission.verdict = None
+        submission.time_ms = 0
+        submission.memory_kb = 0
+        submission.compile_output = ""
+        submission.tests = []
+        submission.artifacts_prefix = ""
+        submission.worker = ""
+        submission.finished_at = None
+        submission.updated_at = now
+        session.add(_grading_request(submission, now))
+    return len(submissions)
+
+
+def recent(session: Session, limit: int, staff: bool = False) -> list[tuple[Submission, str]]:
+    """The newest submissions with their authors' names (empty for rows before accounts).
+
+    Submissions to hidden problems are listed for staff only.
+    """
+    query = (
+        select(Submission, User.username)
+        .outerjoin(User, Submission.user_id == User.id)
+        .join(Problem, Submission.problem_id == Problem.id)
+        .order_by(Submission.created_at.desc())
+        .limit(limit)
+    )
+    if not staff:
+        query = query.where(Problem.hidden.is_(False))
+    return [(submission, username or "") for submission, username in session.execute(query)]
+
+
+def to_json(submission: Submission, include_source: bool = False, username: str = "") -> dict:
     body = {
         "id": submission.id,
+        "user": username,
         "problem_id": submission.problem_id,
         "language": submission.language,
         "state": submission.state,

@@ -12,8 +12,10 @@ from gradestack_web import migrate
 from gradestack_web.config import Settings
 from gradestack_web.db import make_engine, make_sessionmaker
 from gradestack_web.problems_loader import load_directory
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.orm import Session, sessionmaker
+
+from .webhelp import PASSWORD, Account
 
 TEST_SECRET = "test-secret-key-0123456789abcdef"  # noqa: S105  (test-only value)
 
@@ -64,12 +66,34 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def clean_tables(sessions: sessionmaker[Session]) -> None:
     """Start a test with no submissions, outbox rows or rate-limit counters."""
-    from gradestack_web.models import OutboxMessage, RateLimit, Submission  # noqa: PLC0415
+    from gradestack_web.models import ApiToken, OutboxMessage, Problem, RateLimit, Submission, User  # noqa: PLC0415
 
     with sessions() as session, session.begin():
         session.execute(delete(OutboxMessage))
         session.execute(delete(Submission))
         session.execute(delete(RateLimit))
+        session.execute(delete(ApiToken))
+        session.execute(delete(User))
+        session.execute(update(Problem).values(hidden=False))
+
+
+@pytest.fixture
+def make_user(sessions: sessionmaker[Session], clean_tables: None) -> Callable[..., Account]:
+    """Create an account (password PASSWORD) with one live API token."""
+    from gradestack_web import accounts  # noqa: PLC0415
+
+    def create(username: str, staff: bool = False) -> Account:
+        with sessions() as session, session.begin():
+            user = accounts.create_user(session, username, PASSWORD, is_staff=staff)
+            _, token = accounts.create_token(session, user, "tests")
+            return Account(user.id, user.username, token)
+
+    return create
+
+
+@pytest.fixture
+def contestant(make_user: Callable[..., Account]) -> Account:
+    return make_user("contestant")
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from gradestack_web.models import OutboxMessage, Problem, Submission
 from gradestack_web.problems_loader import load_directory
 from sqlalchemy import func, select
 
+from .webhelp import as_user, log_in
+
 pytestmark = pytest.mark.usefixtures("clean_tables")
 
 GOOD = {"problem_id": "aplusb", "language": "python3", "source": "print(sum(map(int, input().split())))\n"}
@@ -77,11 +79,12 @@ def test_security_headers(make_app):
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
-def test_api_submission_writes_submission_and_outbox_together(make_app, sessions):
-    client = make_app().test_client()
+def test_api_submission_writes_submission_and_outbox_together(make_app, sessions, contestant):
+    client = as_user(make_app(), contestant)
     response = client.post("/api/submissions", json=GOOD)
     assert response.status_code == 201, response.json
     body = response.json
+    assert body["user"] == "contestant"
     assert body["state"] == "queued"
     assert body["final"] is False
     assert response.headers["Location"] == f"/api/submissions/{body['id']}"
@@ -98,8 +101,9 @@ def test_api_submission_writes_submission_and_outbox_together(make_app, sessions
     assert client.get("/api/problems").json["problems"][0]["id"] == "aplusb"
 
 
-def test_form_submission_with_csrf_redirects_to_status_page(make_app, sessions):
+def test_form_submission_with_csrf_redirects_to_status_page(make_app, sessions, contestant):
     client = make_app().test_client()
+    log_in(client, contestant.username)
     token = csrf_from(client.get("/problems/aplusb").text)
     response = client.post(
         "/problems/aplusb/submit", data={"csrf_token": token, "language": "python3", "source": GOOD["source"]}
@@ -109,7 +113,7 @@ def test_form_submission_with_csrf_redirects_to_status_page(make_app, sessions):
     assert page.status_code == 200
     assert 'id="state" class="state-queued"' in page.text
     assert counts(sessions) == (1, 1)
-    # The recent submissions list shows it: its link, problem, language and state.
+    # The recent submissions list shows it: its link (it is ours), problem, user, language and state.
     submission_id = response.headers["Location"].rsplit("/", 1)[1]
     listing = client.get("/submissions")
     assert listing.status_code == 200
@@ -119,11 +123,13 @@ def test_form_submission_with_csrf_redirects_to_status_page(make_app, sessions):
     assert row, listing.text
     assert row.group(1) == submission_id and row.group(2) == submission_id[:12]
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(3))
-    assert cells[:3] == ["aplusb", "python3", "queued"], cells
+    assert cells[:4] == ["aplusb", "contestant", "python3", "queued"], cells
+    assert GOOD["source"].strip() not in listing.text  # never a source in the list
 
 
-def test_form_upload(make_app, sessions, tmp_path):
+def test_form_upload(make_app, sessions, tmp_path, contestant):
     client = make_app().test_client()
+    log_in(client, contestant.username)
     token = csrf_from(client.get("/problems/aplusb").text)
     source = tmp_path / "sol.py"
     source.write_text(GOOD["source"])
@@ -149,15 +155,15 @@ BAD_API_INPUTS = [
 
 
 @pytest.mark.parametrize(("payload", "status", "message"), BAD_API_INPUTS)
-def test_api_bad_input_is_refused_and_creates_nothing(make_app, sessions, payload, status, message):
-    response = make_app().test_client().post("/api/submissions", json=payload)
+def test_api_bad_input_is_refused_and_creates_nothing(make_app, sessions, contestant, *, payload, status, message):
+    response = as_user(make_app(), contestant).post("/api/submissions", json=payload)
     assert response.status_code == status
     assert message in response.json["error"]
     assert counts(sessions) == (0, 0)
 
 
-def test_api_malformed_json_and_wrong_content_type(make_app, sessions):
-    client = make_app().test_client()
+def test_api_malformed_json_and_wrong_content_type(make_app, sessions, contestant):
+    client = as_user(make_app(), contestant)
     broken = client.post("/api/submissions", data='{"problem_id": "aplusb",', content_type="application/json")
     assert broken.status_code == 400
     assert "the body is not valid JSON (Expecting" in broken.json["error"]
@@ -173,8 +179,9 @@ def test_api_malformed_json_and_wrong_content_type(make_app, sessions):
     assert counts(sessions) == (0, 0)
 
 
-def test_form_bad_input_shows_the_error_and_creates_nothing(make_app, sessions):
+def test_form_bad_input_shows_the_error_and_creates_nothing(make_app, sessions, contestant):
     client = make_app().test_client()
+    log_in(client, contestant.username)
     token = csrf_from(client.get("/problems/aplusb").text)
     missing_csrf = client.post("/problems/aplusb/submit", data={"language": "python3", "source": GOOD["source"]})
     assert missing_csrf.status_code == 400
@@ -200,8 +207,8 @@ def test_form_bad_input_shows_the_error_and_creates_nothing(make_app, sessions):
     assert counts(sessions) == (0, 0)
 
 
-def test_user_strings_are_escaped(make_app, sessions):
-    client = make_app().test_client()
+def test_user_strings_are_escaped(make_app, sessions, contestant):
+    client = as_user(make_app(), contestant)
     evil = "</pre><script>alert(1)</script><img src=x onerror=alert(2)>"
     created = client.post("/api/submissions", json={**GOOD, "source": evil}).json
     with sessions() as session, session.begin():
@@ -227,37 +234,41 @@ def test_user_strings_are_escaped(make_app, sessions):
     assert "<script>alert(1)" not in reflected.text
 
 
-def test_rate_limit_per_client_and_trusted_proxies(make_app, sessions):
-    limited = make_app(RATE_LIMIT_SUBMISSIONS="2", RATE_LIMIT_WINDOW_SECONDS="600").test_client()
+def test_rate_limit_per_user_and_trusted_proxies(make_app, sessions, make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    app = make_app(RATE_LIMIT_SUBMISSIONS="2", RATE_LIMIT_WINDOW_SECONDS="600")
+    limited = as_user(app, alice)
     for _ in range(2):
         assert limited.post("/api/submissions", json=GOOD).status_code == 201
     refused = limited.post("/api/submissions", json=GOOD, headers={"X-Forwarded-For": "203.0.113.9"})
-    assert refused.status_code == 429, "an untrusted peer must not escape the limit with X-Forwarded-For"
+    assert refused.status_code == 429, "a user must not escape the limit by changing address"
     assert int(refused.headers["Retry-After"]) > 0
-    assert "too many submissions" in refused.json["error"]
-    assert counts(sessions) == (2, 2)
+    assert "too many submissions from your account" in refused.json["error"]
+    # The same form session is limited too: the limit is the account's, whatever the channel.
+    browser = app.test_client()
+    log_in(browser, "alice")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/problems/aplusb").text).group(1)
+    form = browser.post(
+        "/problems/aplusb/submit", data={"csrf_token": token, "language": "python3", "source": GOOD["source"]}
+    )
+    assert form.status_code == 429
+    # Another user from the same address has a budget of their own.
+    assert as_user(app, bob).post("/api/submissions", json=GOOD).status_code == 201
+    assert counts(sessions) == (3, 3)
 
-    # Behind a configured proxy, each forwarded client has its own budget.
-    proxied = make_app(
-        RATE_LIMIT_SUBMISSIONS="2", RATE_LIMIT_WINDOW_SECONDS="600", TRUSTED_PROXIES="127.0.0.1/32"
-    ).test_client()
-    for client_ip in ("198.51.100.1", "198.51.100.2"):
-        response = proxied.post("/api/submissions", json=GOOD, headers={"X-Forwarded-For": f"10.9.9.9, {client_ip}"})
-        assert response.status_code == 201
+    # Behind a configured proxy, the recorded client address is the forwarded one.
+    proxied = as_user(make_app(RATE_LIMIT_ENABLED="false", TRUSTED_PROXIES="127.0.0.1/32"), bob)
+    response = proxied.post("/api/submissions", json=GOOD, headers={"X-Forwarded-For": "10.9.9.9, 198.51.100.1"})
+    assert response.status_code == 201
     with sessions() as session:
         ips = set(session.scalars(select(Submission.client_ip)))
-    assert ips == {"127.0.0.1", "198.51.100.1", "198.51.100.2"}
+    assert ips == {"127.0.0.1", "198.51.100.1"}
 
 
-def test_artifact_links_are_presigned(make_app, sessions, moto_server, monkeypatch):
-    for key, value in moto_server.client_env().items():
-        monkeypatch.setenv(key, value)
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket="web-artifacts", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
-    client = make_app(GRADING_BUCKET="web-artifacts", ARTIFACT_URL_SECONDS="120").test_client()
+def _finished_with_artifact(client, sessions, s3, bucket: str) -> tuple[dict, str]:
     created = client.post("/api/submissions", json=GOOD).json
     prefix = f"results/{created['id']}/"
-    s3.put_object(Bucket="web-artifacts", Key=prefix + "report.json", Body=b"{}")
+    s3.put_object(Bucket=bucket, Key=prefix + "report.json", Body=b'{"verdict": "AC"}')
     with sessions() as session, session.begin():
         apply_result(
             session,
@@ -265,37 +276,58 @@ def test_artifact_links_are_presigned(make_app, sessions, moto_server, monkeypat
                 submission_id=created["id"], problem_id="aplusb", state="done", verdict="AC", artifacts_prefix=prefix
             ),
         )
-    page = client.get(created["url"]).text
+    return created, prefix
+
+
+def test_artifacts_go_through_the_app(make_app, sessions, moto_server, monkeypatch, make_user):
+    for key, value in moto_server.client_env().items():
+        monkeypatch.setenv(key, value)
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="web-artifacts", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+    alice, bob, staff = make_user("alice"), make_user("bob"), make_user("judge", staff=True)
+
+    # AWS: the app authorizes, then redirects to a short-lived presigned URL.
+    redirecting = make_app(GRADING_BUCKET="web-artifacts", ARTIFACT_URL_SECONDS="120", ARTIFACT_DELIVERY="redirect")
+    created, prefix = _finished_with_artifact(as_user(redirecting, alice), sessions, s3, "web-artifacts")
+    page = as_user(redirecting, alice).get(created["url"]).text
     match = re.search(r'<a href="([^"]+)" rel="noopener noreferrer">report.json</a>', page)
     assert match, page
-    link = match.group(1).replace("&amp;", "&")
-    assert link.startswith(moto_server.endpoint + "/web-artifacts/" + prefix)
-    assert "X-Amz-Expires=120" in link
-    assert "X-Amz-Signature=" in link
-    with urllib.request.urlopen(link, timeout=10) as response:  # noqa: S310 (moto on loopback)
-        assert response.read() == b"{}"
+    link = match.group(1)
+    assert link == f"/submissions/{created['id']}/artifacts/report.json", "links lead to the app, never to S3"
+    redirect = as_user(redirecting, alice).get(link)
+    assert redirect.status_code == 302
+    presigned = redirect.headers["Location"]
+    assert presigned.startswith(moto_server.endpoint + "/web-artifacts/" + prefix + "report.json?")
+    assert "X-Amz-Expires=120" in presigned and "X-Amz-Signature=" in presigned
+    with urllib.request.urlopen(presigned, timeout=10) as response:  # noqa: S310 (moto on loopback)
+        assert response.read() == b'{"verdict": "AC"}'
+    assert as_user(redirecting, bob).get(link).status_code == 404
+    assert redirecting.test_client().get(link).status_code == 404  # anonymous
+    assert as_user(redirecting, staff).get(link).status_code == 302
+    assert as_user(redirecting, alice).get(link.replace("report.json", "summary.json")).status_code == 404
 
-    # Behind a public base (the local load balancer's /s3 in front of moto) the link
-    # keeps its path and signed query; only where it points changes.
-    proxied_page = make_app(
-        GRADING_BUCKET="web-artifacts", ARTIFACT_URL_SECONDS="120", ARTIFACT_URL_BASE="http://127.0.0.1:8088/s3/"
-    ).test_client()
-    proxied = re.search(
-        r'<a href="([^"]+)" rel="noopener noreferrer">report.json</a>', proxied_page.get(created["url"]).text
-    )
-    assert proxied, "no artifact link behind the public base"
-    public = proxied.group(1).replace("&amp;", "&")
-    assert public.startswith("http://127.0.0.1:8088/s3/web-artifacts/" + prefix + "report.json?")
-    assert "X-Amz-Signature=" in public and "X-Amz-Expires=120" in public
+    # Local: the app streams the object itself (the S3 stand-in is not reachable from browsers).
+    streaming = make_app(GRADING_BUCKET="web-artifacts", ARTIFACT_DELIVERY="stream")
+    streamed = as_user(streaming, alice).get(link)
+    assert streamed.status_code == 200
+    assert streamed.data == b'{"verdict": "AC"}'
+    assert streamed.headers["Content-Type"] == "application/octet-stream"
+    assert streamed.headers["Content-Disposition"] == 'attachment; filename="report.json"'
+    assert streamed.headers["Cache-Control"] == "private, no-store"
+    assert as_user(streaming, bob).get(link).status_code == 404
+    assert as_user(streaming, staff).get(link).data == b'{"verdict": "AC"}'
 
 
 def test_migrate_and_load_problems_are_idempotent(engine, sessions, problems_dir):
     head = migrate.head_revision()
     assert migrate.upgrade(engine) == (head, head)
     with sessions() as session, session.begin():
+        session.get(Problem, "aplusb").hidden = True
+    with sessions() as session, session.begin():
         assert load_directory(session, problems_dir) == ["aplusb"]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Problem)) == 1
+        assert session.get(Problem, "aplusb").hidden is True, "reloading problems must not unhide one"
 
 
 def test_session_cookie_secure_follows_the_scheme(make_app):

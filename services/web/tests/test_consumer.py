@@ -16,6 +16,7 @@ from sqlalchemy import select
 from testsupport.activemq import start_activemq
 
 from .brokerhelp import drain, publish, run_in_thread, wait_until
+from .webhelp import as_user
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
 
@@ -41,8 +42,8 @@ def done(sid: str, verdict: str, worker: str = "w1") -> GradingResult:
     )
 
 
-def new_submissions(make_app, count: int) -> list[str]:
-    client = make_app(RATE_LIMIT_ENABLED="false").test_client()
+def new_submissions(make_app, contestant, count: int) -> list[str]:
+    client = as_user(make_app(RATE_LIMIT_ENABLED="false"), contestant)
     return [client.post("/api/submissions", json=GOOD).json["id"] for _ in range(count)]
 
 
@@ -56,8 +57,8 @@ ORDERINGS = list(itertools.permutations(["processing", "AC", "WA"]))
 
 
 @pytest.mark.parametrize("order", ORDERINGS, ids=["-".join(o) for o in ORDERINGS])
-def test_first_final_result_wins_in_any_order(make_app, sessions, order):
-    (sid,) = new_submissions(make_app, 1)
+def test_first_final_result_wins_in_any_order(make_app, contestant, sessions, order):
+    (sid,) = new_submissions(make_app, contestant, 1)
     outcomes = []
     for step in [*order, *order]:  # every message twice: duplicates change nothing
         result = processing(sid) if step == "processing" else done(sid, step)
@@ -84,9 +85,9 @@ def broker(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_consumer_over_the_broker(make_app, sessions, broker):
+def test_consumer_over_the_broker(make_app, contestant, sessions, broker):
     settings = BrokerSettings.from_env(broker.endpoints_env())
-    a, b, c = new_submissions(make_app, 3)
+    a, b, c = new_submissions(make_app, contestant, 3)
     messages = [
         processing(a).to_json(),
         done(a, "AC").to_json(),
@@ -125,9 +126,9 @@ def test_consumer_over_the_broker(make_app, sessions, broker):
 
 
 @pytest.mark.slow
-def test_consumer_reconnects_after_broker_restart(make_app, sessions, broker):
+def test_consumer_reconnects_after_broker_restart(make_app, contestant, sessions, broker):
     settings = BrokerSettings.from_env(broker.endpoints_env())
-    (sid,) = new_submissions(make_app, 1)
+    (sid,) = new_submissions(make_app, contestant, 1)
     consumer = ResultsConsumer(sessions, settings)
     thread = run_in_thread(consumer.run)
     try:
@@ -144,10 +145,10 @@ def test_consumer_reconnects_after_broker_restart(make_app, sessions, broker):
 
 
 @pytest.mark.slow
-def test_a_result_is_not_acked_until_its_transaction_commits(make_app, sessions, broker, db_env):
+def test_a_result_is_not_acked_until_its_transaction_commits(make_app, contestant, sessions, broker, db_env):
     """The database is unreachable for the first consumer: it never acks, so the next consumer gets the result."""
     settings = BrokerSettings.from_env(broker.endpoints_env())
-    (sid,) = new_submissions(make_app, 1)
+    (sid,) = new_submissions(make_app, contestant, 1)
     unreachable = DatabaseSettings.from_env({**db_env, "DATABASE_PORT": "1", "DATABASE_CONNECT_TIMEOUT": "1"})
     broken_engine = make_engine(unreachable)
     first = ResultsConsumer(make_sessionmaker(broken_engine), settings, db_retry_seconds=0.2)

@@ -16,6 +16,8 @@ from gradestack_protocol.messages import GradingResult
 from gradestack_web.consumer import apply_result
 from gradestack_web.models import Submission
 
+from .webhelp import as_user
+
 pytestmark = pytest.mark.usefixtures("clean_tables")
 
 GOOD = {"problem_id": "aplusb", "language": "python3", "source": "print(sum(map(int, input().split())))\n"}
@@ -68,8 +70,8 @@ def _assert_hidden(api: dict, page: str, hidden: int = 3) -> None:
     assert page.count("hidden test") == hidden
 
 
-def test_page_and_api_show_hidden_tests_verdict_only_and_samples_in_full(make_app, sessions):
-    client = make_app().test_client()
+def test_page_and_api_show_hidden_tests_verdict_only_and_samples_in_full(make_app, contestant, sessions):
+    client = as_user(make_app(), contestant)
     created = client.post("/api/submissions", json=GOOD).json
     with sessions() as session, session.begin():
         apply_result(session, GradingResult.from_json(_result_json(created["id"], with_flags=True)))
@@ -80,8 +82,8 @@ def test_page_and_api_show_hidden_tests_verdict_only_and_samples_in_full(make_ap
     assert "token 1 differs: expected &#39;3&#39;, got &#39;4&#39;" in page
 
 
-def test_a_pre_policy_worker_result_shows_no_detail(make_app, sessions):
-    client = make_app().test_client()
+def test_a_pre_policy_worker_result_shows_no_detail(make_app, contestant, sessions):
+    client = as_user(make_app(), contestant)
     created = client.post("/api/submissions", json=GOOD).json
     with sessions() as session, session.begin():
         apply_result(session, GradingResult.from_json(_result_json(created["id"], with_flags=False)))
@@ -92,8 +94,8 @@ def test_a_pre_policy_worker_result_shows_no_detail(make_app, sessions):
     _assert_hidden(client.get(f"/api/submissions/{created['id']}").json, client.get(created["url"]).text, hidden=4)
 
 
-def test_rows_stored_before_the_policy_are_filtered_on_read(make_app, sessions):
-    client = make_app().test_client()
+def test_rows_stored_before_the_policy_are_filtered_on_read(make_app, contestant, sessions):
+    client = as_user(make_app(), contestant)
     created = client.post("/api/submissions", json=GOOD).json
     legacy = json.loads(_result_json(created["id"], with_flags=False))["tests"]
     with sessions() as session, session.begin():
@@ -102,12 +104,14 @@ def test_rows_stored_before_the_policy_are_filtered_on_read(make_app, sessions):
     _assert_hidden(client.get(f"/api/submissions/{created['id']}").json, client.get(created["url"]).text, hidden=4)
 
 
-def test_artifact_links_are_the_contestant_files_of_the_submission_only(make_app, sessions, moto_server, monkeypatch):
+def test_artifact_links_are_the_contestant_files_of_the_submission_only(
+    make_app, contestant, sessions, moto_server, monkeypatch
+):
     for key, value in moto_server.client_env().items():
         monkeypatch.setenv(key, value)
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="feedback-artifacts", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
-    client = make_app(GRADING_BUCKET="feedback-artifacts").test_client()
+    client = as_user(make_app(GRADING_BUCKET="feedback-artifacts"), contestant)
     linked = client.post("/api/submissions", json=GOOD).json
     prefix = f"results/{linked['id']}/"
     for name in ("report.json", "compile.log", "summary.json"):  # summary.json: a pre-policy full report

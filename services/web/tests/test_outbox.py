@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from testsupport.activemq import start_activemq
 
 from .brokerhelp import drain, run_in_thread, wait_until
+from .webhelp import as_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_tables")]
 
@@ -47,10 +48,10 @@ def submit(client, count: int) -> list[str]:
     return ids
 
 
-def test_broker_outage_delays_but_never_loses_or_duplicates(make_app, sessions, broker):
+def test_broker_outage_delays_but_never_loses_or_duplicates(make_app, contestant, sessions, broker):
     settings = BrokerSettings.from_env(broker.endpoints_env())
     drain(settings, REQUEST_QUEUE)  # leftovers of an earlier test, if any
-    client = make_app(RATE_LIMIT_ENABLED="false").test_client()
+    client = as_user(make_app(RATE_LIMIT_ENABLED="false"), contestant)
     publisher = OutboxPublisher(sessions, settings, poll_seconds=0.1, receipt_timeout=5)
 
     broker.stop()
@@ -85,10 +86,10 @@ def test_broker_outage_delays_but_never_loses_or_duplicates(make_app, sessions, 
     assert all(json.loads(row.payload)["submission_id"] == row.submission_id for row in rows)
 
 
-def test_two_publishers_never_send_a_row_twice(make_app, sessions, broker):
+def test_two_publishers_never_send_a_row_twice(make_app, contestant, sessions, broker):
     settings = BrokerSettings.from_env(broker.endpoints_env())
     drain(settings, REQUEST_QUEUE)  # leftovers of an earlier test, if any
-    client = make_app(RATE_LIMIT_ENABLED="false").test_client()
+    client = as_user(make_app(RATE_LIMIT_ENABLED="false"), contestant)
     ids = submit(client, 30)
     # Two web hosts each run a publisher; small batches make them contend for rows.
     publishers = [OutboxPublisher(sessions, settings, batch_size=3, poll_seconds=0.05) for _ in range(2)]
@@ -106,8 +107,8 @@ def test_two_publishers_never_send_a_row_twice(make_app, sessions, broker):
     assert sorted(received) == sorted(ids), "every submission exactly once"
 
 
-def test_housekeeping_removes_only_old_sent_rows(make_app, sessions, broker):
-    client = make_app(RATE_LIMIT_ENABLED="false").test_client()
+def test_housekeeping_removes_only_old_sent_rows(make_app, contestant, sessions, broker):
+    client = as_user(make_app(RATE_LIMIT_ENABLED="false"), contestant)
     old, recent, pending = submit(client, 3)
     with sessions() as session, session.begin():
         rows = {row.submission_id: row for row in session.scalars(select(OutboxMessage))}
@@ -120,9 +121,11 @@ def test_housekeeping_removes_only_old_sent_rows(make_app, sessions, broker):
         assert sorted(session.scalars(select(OutboxMessage.submission_id))) == sorted([recent, pending])
 
 
-def test_readiness_reports_the_outbox_backlog(make_app, broker):
+def test_readiness_reports_the_outbox_backlog(make_app, contestant, broker):
     broker.start()  # idempotent: earlier tests may have left it stopped on failure
-    client = make_app(RATE_LIMIT_ENABLED="false", READY_CACHE_SECONDS="0", **broker.endpoints_env()).test_client()
+    client = as_user(
+        make_app(RATE_LIMIT_ENABLED="false", READY_CACHE_SECONDS="0", **broker.endpoints_env()), contestant
+    )
     submit(client, 2)
     ready = client.get("/health/ready")
     assert ready.status_code == 200, ready.json
@@ -132,7 +135,7 @@ def test_readiness_reports_the_outbox_backlog(make_app, broker):
 
 
 def test_a_committed_row_wakes_the_publisher_without_polling(make_app, sessions, broker):
-    """The outbox trigger's NOTIFY (migration 0002) wakes a publisher whose poll would take an hour."""
+    """The outbox trigger's NOTIFY (migration 0003) wakes a publisher whose poll would take an hour."""
     settings = BrokerSettings.from_env(broker.endpoints_env())
     drain(settings, REQUEST_QUEUE)
     client = make_app(RATE_LIMIT_ENABLED="false").test_client()

@@ -189,7 +189,7 @@ resource "aws_lb" "this" {
   security_groups            = [var.alb_security_group_id]
   drop_invalid_header_fields = true
   enable_deletion_protection = var.enable_deletion_protection
-  idle_timeout               = 60
+  idle_timeout               = var.idle_timeout_seconds
 
   access_logs {
     bucket  = var.log_bucket_name

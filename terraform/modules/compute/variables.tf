@@ -145,3 +145,14 @@ variable "cpu_target_percent" {
     error_message = "cpu_target_percent must be from 10 to 90."
   }
 }
+
+variable "idle_timeout_seconds" {
+  description = "Seconds the ALB keeps an idle client connection open."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.idle_timeout_seconds >= 1 && var.idle_timeout_seconds <= 4000
+    error_message = "idle_timeout_seconds must be from 1 to 4000 (the ALB's range)."
+  }
+}
