@@ -246,6 +246,27 @@ def test_second_deploy_changes_nothing(deployed):
     assert changed and all(count == 0 for count in changed.values()), f"changed tasks on a second deploy: {changed}"
 
 
+def test_a_web_host_edited_by_hand_is_converged_again_and_only_it(deployed):
+    """The redeploy above converged nothing; the drift probe (roles/web_rollout) still finds a hand edit."""
+    web1 = deployed.container("web-1")
+    conf = "/etc/nginx/sites-available/gradestack.conf"
+
+    def read_conf() -> str:
+        return subprocess.run(["podman", "exec", web1, "cat", conf], capture_output=True, text=True, check=True).stdout
+
+    original = read_conf()
+    subprocess.run(["podman", "exec", web1, "sh", "-c", f"echo '# edited by hand' >> {conf}"], check=True)
+    result = deployed.run(DEPLOY, "web stage after a hand edit", args=["--tags", "web"])
+    assert result.returncode == 0, tail(result)
+    output = " ".join(result.stdout.split())
+    assert "web-1 is on this release and settings but drifted since its last converge" in output, tail(result)
+    assert "web-2 is on this release and settings but drifted" not in output
+    assert read_conf() == original
+    counts = recap(result)
+    assert counts["web-1"].get("changed", 0) > 0, counts
+    assert counts.get("web-2", {}).get("changed", 0) == 0, counts
+
+
 def test_verify_passes_and_writes_a_junit_report(deployed):
     result = deployed.run(VERIFY, "verify")
     assert result.returncode == 0, tail(result, 120)
