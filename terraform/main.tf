@@ -306,3 +306,27 @@ module "verifier" {
   ecr_force_delete         = !var.enable_deletion_protection
   permissions_boundary_arn = local.permissions_boundary_arn
 }
+
+# The outputs the verify plays read, for the scheduled verifier in the VPC: it runs no
+# Terraform and may not read the state, but its task role reads below parameter_prefix
+# (playbooks/aws/verify.yml reads this parameter with verify_vantage=network).
+resource "aws_ssm_parameter" "verify_stack" {
+  name        = "${local.parameter_prefix}/verify/stack"
+  description = "${local.name}: the stack outputs the scheduled verifier checks against (JSON)"
+  type        = "SecureString"
+  key_id      = aws_kms_key.main.arn
+  value = jsonencode({
+    site_url             = module.compute.url
+    alb_target_group_arn = module.compute.target_group_arn
+    web_asg_name         = module.compute.autoscaling_group_name
+    ecs_cluster_name     = module.ecs_grading.cluster_name
+    ecs_service_name     = module.ecs_grading.service_name
+    mq_broker_id         = module.messaging.broker_id
+    mq_endpoints         = module.messaging.mq_endpoints
+    grading_bucket_name  = module.storage.grading_bucket_name
+    kms_key_arn          = aws_kms_key.main.arn
+    database_endpoint    = module.database.endpoint
+    database_port        = module.database.port
+    dashboard_name       = module.monitoring.dashboard_name
+  })
+}

@@ -227,6 +227,18 @@ def test_verify_passes_with_every_check_and_publishes_its_metrics(emulated_aws: 
     assert published["CheckFailed"] == AWS_CHECKS - EMULATOR_SKIPS, published
 
 
+@pytest.mark.needs(DEPLOYED)
+def test_verify_from_inside_the_vpc_reads_the_outputs_terraform_published(emulated_aws: EmulatedAws, tmp_path):
+    """The scheduled verifier's path: no Terraform, the stack's outputs from SSM (<prefix>/verify/stack)."""
+    inside = {"verify_report_dir": str(tmp_path), "verify_vantage": "network"}
+    result = emulated_aws.run("verify.yml", extra_vars=inside)
+    assert_ok(result)
+    assert re.search(r"Read the outputs Terraform published for the verifier\]\**\s*ok: \[localhost\]", result.stdout)
+    assert "terraform_stack :" not in result.stdout and "terraform_state :" not in result.stdout, "no Terraform run"
+    checks = read_report(tmp_path / "verify-emulated.xml")
+    assert {check for check, (status, _) in checks.items() if status == "pass"} == AWS_CHECKS - EMULATOR_SKIPS, checks
+
+
 def _ecs_desired(aws: EmulatedAws, count: int | None = None) -> int:
     ecs = aws.client("ecs")
     names = {"cluster": "gradestack-emulated", "service": "gradestack-emulated-grading-service"}

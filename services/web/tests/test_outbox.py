@@ -134,11 +134,11 @@ def test_readiness_reports_the_outbox_backlog(make_app, contestant, broker):
     assert ready.json["outbox"]["oldest_unsent_seconds"] >= 0
 
 
-def test_a_committed_row_wakes_the_publisher_without_polling(make_app, sessions, broker):
+def test_a_committed_row_wakes_the_publisher_without_polling(make_app, contestant, sessions, broker):
     """The outbox trigger's NOTIFY (migration 0003) wakes a publisher whose poll would take an hour."""
     settings = BrokerSettings.from_env(broker.endpoints_env())
     drain(settings, REQUEST_QUEUE)
-    client = make_app(RATE_LIMIT_ENABLED="false").test_client()
+    client = as_user(make_app(RATE_LIMIT_ENABLED="false"), contestant)
     publisher = OutboxPublisher(sessions, settings, poll_seconds=3600)
     thread = run_in_thread(publisher.run)
     try:

@@ -133,6 +133,8 @@ data "aws_iam_policy_document" "task" {
       "cloudwatch:GetDashboard",
       "cloudwatch:GetMetricStatistics",
       "cloudwatch:ListDashboards",
+      # The aws_ec2 inventory of the verify run lists the web hosts (no call to them).
+      "ec2:DescribeInstances",
       "ecs:DescribeClusters",
       "ecs:DescribeServices",
       "ecs:DescribeTaskDefinition",
