@@ -46,6 +46,10 @@ through it. Adjustments (see docs/ARCHITECTURE.md, "The emulated environment"):
   the first deploy: moto's ALB refuses an HTTPS listener whose certificate ACM
   does not hold. Switch off with GRADESTACK_MOTO_CERTIFICATE=false.
 
+- S3 deletes a key whose versions include a delete marker (moto 5.2 crashes on the
+  marker's missing dispose(); force_destroy of a versioned bucket where verify's
+  canary was deleted then never finishes).
+
 Usage: moto_server.py [--host 127.0.0.1] [--port 5000]
 """
 
@@ -404,6 +408,17 @@ def add_ecs_deployments() -> None:
     EC2ContainerServiceBackend._gradestack_deployments = True
 
 
+def fix_delete_marker_disposal() -> None:
+    """Deleting a key whose versions include a delete marker (a versioned bucket's deleted
+    object, e.g. verify's canary) crashes moto 5.2 with HTTP 500: its key store disposes of
+    every version and FakeDeleteMarker has no dispose(). Terraform's force_destroy of the
+    grading bucket then retries until it times out. A marker holds no data: nothing to free."""
+    from moto.s3.models import FakeDeleteMarker  # noqa: PLC0415  (moto is imported only after the settings)
+
+    if not hasattr(FakeDeleteMarker, "dispose"):
+        FakeDeleteMarker.dispose = lambda self, garbage=False: None  # type: ignore[attr-defined]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
@@ -420,6 +435,7 @@ def main() -> None:
     add_secure_transport()
     add_tolerant_log_delivery_check()
     add_instance_refresh()
+    fix_delete_marker_disposal()
     from moto import server  # noqa: PLC0415  (import after the environment is set)
 
     server.main(["--host", args.host, "--port", str(args.port)])
