@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,23 @@ def run_playbook(
         timeout=timeout,
         check=False,
     )
+
+
+def task_outcomes(output: str, task: str) -> list[str]:
+    """The result lines (``ok: [localhost]``, ``skipping: ...``) the default callback printed for ``task``.
+
+    Between a task's banner and its results ansible.cfg's profile_tasks callback prints a timestamp line, so a
+    pattern that expects the result right after the banner never matches.
+    """
+    banner = re.compile(rf"^TASK \[(?:[\w.-]+ : )?{re.escape(task)}\] \**\s*$")
+    outcomes: list[str] = []
+    lines = iter(output.splitlines())
+    for line in lines:
+        if not banner.match(line):
+            continue
+        for result in lines:
+            if not result.strip() or result.startswith(("TASK [", "PLAY ", "RUNNING HANDLER")):
+                break
+            if re.match(r"^(ok|changed|skipping|failed|fatal|included): ", result):
+                outcomes.append(result.strip())
+    return outcomes
