@@ -409,10 +409,11 @@ def add_ecs_deployments() -> None:
 
 
 def fix_delete_marker_disposal() -> None:
-    """Deleting a key whose versions include a delete marker (a versioned bucket's deleted
-    object, e.g. verify's canary) crashes moto 5.2 with HTTP 500: its key store disposes of
-    every version and FakeDeleteMarker has no dispose(). Terraform's force_destroy of the
-    grading bucket then retries until it times out. A marker holds no data: nothing to free."""
+    """Deleting a key whose versions include a delete marker (a deleted object, e.g. verify's
+    canary) from a bucket whose versioning is suspended (Terraform's destroy suspends it before
+    force_destroy empties the bucket) crashes moto 5.2 with HTTP 500: its key store disposes of
+    every version and FakeDeleteMarker has no dispose(). Terraform's force_destroy then retries
+    until it times out. A marker holds no data: nothing to free."""
     from moto.s3.models import FakeDeleteMarker  # noqa: PLC0415  (moto is imported only after the settings)
 
     if not hasattr(FakeDeleteMarker, "dispose"):
