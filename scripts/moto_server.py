@@ -214,6 +214,29 @@ def add_logs_query_definitions() -> None:
     cls._gradestack_query_definitions = True
 
 
+def add_logs_kms_association() -> None:
+    """AssociateKmsKey on a log group (moto has none): the provision stage encrypts the log groups
+    Amazon MQ creates by itself with the stack's key (plugins/modules/gradestack_service_log_groups.py)."""
+    from moto.logs import responses  # noqa: PLC0415
+
+    cls = responses.LogsResponse
+    if getattr(cls, "_gradestack_kms_association", False):
+        return
+
+    def associate_kms_key(self: Any) -> str:
+        name = self._get_param("logGroupName")
+        group = self.logs_backend.groups.get(name)
+        if group is None:
+            from moto.logs.exceptions import ResourceNotFoundException  # noqa: PLC0415
+
+            raise ResourceNotFoundException()
+        group.kms_key_id = self._get_param("kmsKeyId")
+        return ""
+
+    cls.associate_kms_key = associate_kms_key
+    cls._gradestack_kms_association = True
+
+
 def fix_ec2_round_trips() -> None:
     """Two moto 5.2 EC2 bugs that turn every re-apply into an update (see the module docstring)."""
     from moto.ec2.models.launch_templates import LaunchTemplateBackend  # noqa: PLC0415
@@ -431,6 +454,7 @@ def main() -> None:
     add_emulated_certificate()
     add_appautoscaling_tagging()
     add_logs_query_definitions()
+    add_logs_kms_association()
     fix_ec2_round_trips()
     add_ecs_deployments()
     add_secure_transport()

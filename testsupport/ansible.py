@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
@@ -80,3 +82,24 @@ def task_outcomes(output: str, task: str) -> list[str]:
             if re.match(r"^(ok|changed|skipping|failed|fatal|included): ", result):
                 outcomes.append(result.strip())
     return outcomes
+
+
+def run_tasks(tmp_path: Path, tasks: list[dict], env: dict[str, str] | None = None, args: list[str] | None = None):
+    """One play on localhost running ``tasks`` (a module of plugins/modules under test); ``out`` is ``tmp_path``."""
+    play = [{"name": "probe", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump(play))
+    inventory = tmp_path / "hosts.yml"
+    localhost = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": localhost}}}))
+    # The probe modules import the message protocol (services/protocol).
+    extra = {"PYTHONPATH": str(REPO / "services" / "protocol")} | (env or {})
+    return run_playbook(
+        str(playbook), inventory=str(inventory), env=playbook_env(extra), args=["-e", f"out={tmp_path}"] + (args or [])
+    )
+
+
+def save(register: str) -> dict:
+    """A task writing the registered result ``register`` to ``<out>/<register>.json``, in check mode too."""
+    content, dest = f"{{{{ {register} | to_json }}}}", f"{{{{ out }}}}/{register}.json"
+    return {"ansible.builtin.copy": {"content": content, "dest": dest, "mode": "0600"}, "check_mode": False}

@@ -158,6 +158,10 @@ def test_terraform_error_mid_apply_stops_and_a_rerun_finishes(emulated_aws: Emul
     )
     standby = emulated_aws.client("autoscaling").describe_auto_scaling_instances()["AutoScalingInstances"]
     assert standby and all(i["LifecycleState"] == "InService" for i in standby)
+    broker_logs = emulated_aws.client("logs").describe_log_groups(logGroupNamePrefix="/aws/amazonmq/broker/")
+    assert {g["logGroupName"].rsplit("/", 1)[1] for g in broker_logs["logGroups"]} == {"general", "audit"}, broker_logs
+    key = emulated_aws.client("kms").describe_key(KeyId="alias/gradestack-emulated")["KeyMetadata"]["Arn"]
+    assert all(g["retentionInDays"] == 365 and g["kmsKeyId"] == key for g in broker_logs["logGroups"]), broker_logs
 
 
 def same_release(aws: EmulatedAws, **extra: str) -> dict[str, str]:
@@ -386,6 +390,7 @@ def test_rollback_complete_then_destroy_removes_everything(emulated_aws: Emulate
     ours = [{"Name": "tag:Environment", "Values": ["emulated"]}]
     assert ec2.describe_vpcs(Filters=ours)["Vpcs"] == []
     assert emulated_aws.client("mq").list_brokers()["BrokerSummaries"] == []
+    assert emulated_aws.client("logs").describe_log_groups(logGroupNamePrefix="/aws/amazonmq/")["logGroups"] == []
     clusters = emulated_aws.client("ecs").describe_clusters(clusters=["gradestack-emulated"])["clusters"]
     assert all(c["status"] == "INACTIVE" for c in clusters)
     assert [

@@ -9,34 +9,14 @@ import secrets
 
 import boto3
 import pytest
-import yaml
 
-from testsupport.ansible import REPO, playbook_env, run_playbook
+from testsupport.ansible import REPO, run_tasks, save
 
 # A password that is wrong on purpose; it must never appear in the output either.
 WRONG = "not-the-password"
 _spec = importlib.util.spec_from_file_location("verify_metrics", REPO / "plugins/modules/gradestack_verify_metrics.py")
 verify_metrics = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(verify_metrics)
-
-
-def run_tasks(tmp_path, tasks: list[dict], env: dict[str, str] | None = None, args: list[str] | None = None):
-    """One play on localhost with ``tasks``; the registered results are written to results.json."""
-    play = [{"name": "probe", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(yaml.safe_dump(play))
-    inventory = tmp_path / "hosts.yml"
-    localhost = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
-    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": localhost}}}))
-    extra = {"PYTHONPATH": str(REPO / "services" / "protocol")} | (env or {})
-    return run_playbook(
-        str(playbook), inventory=str(inventory), env=playbook_env(extra), args=["-e", f"out={tmp_path}"] + (args or [])
-    )
-
-
-def save(register: str) -> dict:
-    content, dest = f"{{{{ {register} | to_json }}}}", f"{{{{ out }}}}/{register}.json"
-    return {"ansible.builtin.copy": {"content": content, "dest": dest, "mode": "0600"}}
 
 
 def test_metric_data_counts_failures_and_publishes_no_datum_for_a_skip():
