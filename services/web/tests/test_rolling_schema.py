@@ -346,6 +346,25 @@ def test_rows_the_new_release_writes_do_not_break_the_old_one(roll):
     assert json.loads(roll.old.get(browser, "/health").text) == {"status": "ok"}
 
 
+def test_a_form_from_one_release_posts_to_the_other(roll):
+    # Behind the load balancer one browser meets both releases under one host name: the
+    # session cookie (one name, one SECRET_KEY) carries the CSRF token across them.
+    _create_user(roll, "rollcrossing")
+    browser = _log_in(roll.new, "rollcrossing")
+    token = CSRF.search(roll.old.get(browser, "/problems/aplusb").text)
+    assert token, "the old release's form has no CSRF token"
+    submitted = browser.post(
+        roll.new.url + "/problems/aplusb/submit",
+        data={"csrf_token": token.group(1), "language": "python3", "source": SOURCE},
+        allow_redirects=False,
+        timeout=30,
+    )
+    submission_id = _submitted_id(roll.new, submitted)
+    with roll.sessions() as session:
+        row = session.get(Submission, submission_id)
+        assert row is not None and row.user_id is not None, "the new release kept the login the old one passed on"
+
+
 def test_neither_release_logged_a_traceback(roll):
     # Last in the module: every request above has been served by then.
     for release in (roll.old, roll.new):
