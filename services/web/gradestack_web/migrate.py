@@ -43,6 +43,9 @@ def upgrade(engine: Engine) -> tuple[str, str]:
             connection.commit()
             after = MigrationContext.configure(connection).get_current_revision() or ""
         finally:
+            # A failed migration leaves its transaction aborted; without the rollback the
+            # unlock would fail too and hide the migration's own error.
+            connection.rollback()
             connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _LOCK_ID})
             connection.commit()
     return before, after

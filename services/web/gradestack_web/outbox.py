@@ -36,7 +36,7 @@ from gradestack_web.models import OutboxMessage, RateLimit
 HOUSEKEEPING_INTERVAL = 600.0  # seconds between clean-ups of old outbox rows and rate-limit windows
 STOP_CHECK_SECONDS = 1.0  # how soon a waiting publisher sees stop()
 LISTEN_RETRY_SECONDS = 30.0  # between attempts to LISTEN again (polling meanwhile)
-NOTIFY_CHANNEL = "gradestack_outbox"  # the outbox table's insert trigger (migration 0003) notifies it
+NOTIFY_CHANNEL = "gradestack_outbox"  # the outbox table's insert trigger (migration 0002) notifies it
 
 log = logging.getLogger(__name__)
 

@@ -135,7 +135,7 @@ def test_readiness_reports_the_outbox_backlog(make_app, contestant, broker):
 
 
 def test_a_committed_row_wakes_the_publisher_without_polling(make_app, contestant, sessions, broker):
-    """The outbox trigger's NOTIFY (migration 0003) wakes a publisher whose poll would take an hour."""
+    """The outbox trigger's NOTIFY (migration 0002) wakes a publisher whose poll would take an hour."""
     settings = BrokerSettings.from_env(broker.endpoints_env())
     drain(settings, REQUEST_QUEUE)
     client = as_user(make_app(RATE_LIMIT_ENABLED="false"), contestant)

@@ -6,8 +6,13 @@ rolling deploy replaces the web hosts one by one: new tables, a nullable new col
 a server default (the old release's inserts omit it and get ``false``; PostgreSQL 11+
 adds such a column without rewriting the table). Nothing is renamed or dropped.
 
-Revision ID: 0002
-Revises: 0001
+Revision 0003, after 0002 (the outbox NOTIFY trigger): 0002 is what the release before
+accounts deployed, and a released revision id keeps its meaning. Numbered the other way
+round, a database at that release's 0002 looked as if it had accounts, the upgrade skipped
+them and failed re-creating the trigger (services/web/tests/test_rolling_schema.py).
+
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-30
 """
 
@@ -16,8 +21,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -4,8 +4,8 @@ PostgreSQL delivers a notification only when the inserting transaction commits, 
 publisher (gradestack_web.outbox.OutboxWakeup) never looks for a row before it is visible.
 Expand-only: a release that does not LISTEN ignores the notifications.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0002
+Revises: 0001
 Create Date: 2026-11-30
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
