@@ -1,12 +1,16 @@
-"""pytest fixture: a real ActiveMQ (Debian's ``activemq`` package) with a STOMP connector.
+"""pytest fixture: a real ActiveMQ (Debian's ``activemq`` package) speaking STOMP over TLS, as Amazon MQ does.
 
 Each broker gets its own instance directory (ACTIVEMQ_BASE with conf/ and data/),
-rendered from scripts/activemq/, free loopback ports, a test user and a persistent
-KahaDB store, so ``restart()`` keeps every queued message. Usage::
+rendered from scripts/activemq/, free loopback ports, a test user, a certificate of a CA
+of its own (testsupport/tls.py) and a persistent KahaDB store, so ``restart()`` keeps
+every queued message. Usage::
 
     def test_something(activemq_server):
-        env = activemq_server.endpoints_env()   # MQ_ENDPOINTS, MQ_USERNAME, MQ_PASSWORD
+        env = activemq_server.endpoints_env()   # MQ_ENDPOINTS (stomp+ssl), MQ_CA_BUNDLE, MQ_USERNAME, ...
         activemq_server.restart()                # same ports, same data
+
+A plain STOMP connector stays for the tests that reach the broker from a container
+through a TCP forwarder (``endpoints_env(tls=False)``).
 
 The session fixture is shared: tests use their own queue names (or drain what they
 use) instead of assuming an empty broker. ``start_activemq()`` gives a private one.
@@ -27,6 +31,7 @@ from xml.sax.saxutils import quoteattr
 import pytest
 
 from testsupport.ports import free_port, wait_for_port
+from testsupport.tls import ServerTls, issue_server_tls
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "scripts" / "activemq"
@@ -51,9 +56,11 @@ def render_config(
     base: Path,
     *,
     stomp_port: int,
+    stomp_ssl_port: int,
     openwire_port: int,
     username: str,
     password: str,
+    tls: ServerTls,
     bind_host: str = "127.0.0.1",
     max_redeliveries: int = 3,
     redelivery_delay_ms: int = 1100,
@@ -66,6 +73,9 @@ def render_config(
     values = {
         "BIND_HOST": bind_host,
         "STOMP_PORT": str(stomp_port),
+        "STOMP_SSL_PORT": str(stomp_ssl_port),
+        "KEYSTORE": quoteattr(str(tls.keystore))[1:-1],
+        "KEYSTORE_PASSWORD": quoteattr(tls.keystore_password)[1:-1],
         "OPENWIRE_PORT": str(openwire_port),
         # quoteattr adds its own quotes; the template already has them.
         "USERNAME": quoteattr(username)[1:-1],
@@ -90,7 +100,9 @@ class ActiveMQServer:
         self.base = base
         self.host = "127.0.0.1"
         self.stomp_port = free_port()
+        self.stomp_ssl_port = free_port()
         self.openwire_port = free_port()
+        self.tls = issue_server_tls(base / "tls", hosts=("localhost", self.host))
         self.username = username
         self.password = secrets.token_urlsafe(16)
         self.log_path = base / "activemq.log"
@@ -98,24 +110,34 @@ class ActiveMQServer:
         render_config(
             base,
             stomp_port=self.stomp_port,
+            stomp_ssl_port=self.stomp_ssl_port,
             openwire_port=self.openwire_port,
             username=username,
             password=self.password,
+            tls=self.tls,
             max_redeliveries=max_redeliveries,
         )
 
     @property
     def stomp_url(self) -> str:
+        """The TLS endpoint, as Amazon MQ's: what the web app and the workers use."""
+        return f"stomp+ssl://{self.host}:{self.stomp_ssl_port}"
+
+    @property
+    def plain_stomp_url(self) -> str:
         return f"stomp://{self.host}:{self.stomp_port}"
 
-    def endpoints_env(self) -> dict[str, str]:
-        """The MQ_* variables a web app or worker needs to reach this broker."""
-        return {
-            "MQ_ENDPOINTS": self.stomp_url,
+    def endpoints_env(self, *, tls: bool = True) -> dict[str, str]:
+        """The MQ_* variables a web app or worker needs to reach this broker (over TLS unless ``tls`` is off)."""
+        env = {
+            "MQ_ENDPOINTS": self.stomp_url if tls else self.plain_stomp_url,
             "MQ_USERNAME": self.username,
             "MQ_PASSWORD": self.password,
             "MQ_HEARTBEAT_MS": "2000",
         }
+        if tls:
+            env["MQ_CA_BUNDLE"] = str(self.tls.ca_bundle)
+        return env
 
     def _command(self) -> list[str]:
         java = shutil.which("java")
@@ -154,11 +176,12 @@ class ActiveMQServer:
         )
         log.close()
         try:
-            wait_for_port(self.stomp_port, host=self.host, timeout=timeout, process=self.process)
+            for port in (self.stomp_ssl_port, self.stomp_port):
+                wait_for_port(port, host=self.host, timeout=timeout, process=self.process)
         except Exception as exc:
             self.kill()
             tail = self.log_path.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"ActiveMQ did not open STOMP port {self.stomp_port}: {exc}\n{tail}") from None
+            raise RuntimeError(f"ActiveMQ did not open its STOMP ports: {exc}\n{tail}") from None
 
     def stop(self, timeout: float = 60.0) -> None:
         """Graceful shutdown (SIGTERM runs the broker's shutdown hook, KahaDB is closed cleanly)."""
@@ -193,7 +216,7 @@ def start_activemq(base: Path, **kwargs) -> ActiveMQServer:
 
 @pytest.fixture(scope="session")
 def activemq_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActiveMQServer]:
-    """One real ActiveMQ for the whole session (STOMP on a free 127.0.0.1 port)."""
+    """One real ActiveMQ for the whole session (STOMP over TLS and plain STOMP on free 127.0.0.1 ports)."""
     server = start_activemq(tmp_path_factory.mktemp("activemq"))
     yield server
     server.stop()

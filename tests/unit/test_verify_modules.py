@@ -115,7 +115,7 @@ def test_sql_probe_round_trip_and_a_wrong_password(tmp_path, postgres_server):
 
 def test_stomp_probe_round_trip(tmp_path, activemq_server):
     options = {"mq_endpoints": activemq_server.stomp_url, "mq_username": activemq_server.username,
-               "mq_password": activemq_server.password}  # fmt: skip
+               "mq_password": activemq_server.password, "mq_ca_bundle": str(activemq_server.tls.ca_bundle)}  # fmt: skip
     result = run_tasks(tmp_path, [probe("stomp_roundtrip", **options), save("probed")])
     assert result.returncode == 0, result.stdout[-3000:]
     probed = json.loads((tmp_path / "probed.json").read_text())
@@ -126,7 +126,7 @@ def test_stomp_probe_names_a_refused_login(tmp_path, activemq_server):
     result = run_tasks(
         tmp_path,
         [probe("stomp_roundtrip", mq_endpoints=activemq_server.stomp_url, mq_username=activemq_server.username,
-               mq_password=WRONG), save("probed")],
+               mq_password=WRONG, mq_ca_bundle=str(activemq_server.tls.ca_bundle)), save("probed")],
     )  # fmt: skip
     probed = json.loads((tmp_path / "probed.json").read_text())
     assert probed["ok"] is False and activemq_server.stomp_url in probed["reason"], probed

@@ -55,7 +55,19 @@ def test_anonymous_and_wrong_credentials_are_refused(activemq_server) -> None:
 
 def test_endpoints_env_is_complete(activemq_server) -> None:
     env = activemq_server.endpoints_env()
-    assert env["MQ_ENDPOINTS"] == f"stomp://127.0.0.1:{activemq_server.stomp_port}"
+    assert env["MQ_ENDPOINTS"] == f"stomp+ssl://127.0.0.1:{activemq_server.stomp_ssl_port}"
+    assert env["MQ_CA_BUNDLE"] == str(activemq_server.tls.ca_bundle)
     assert env["MQ_USERNAME"] == activemq_server.username
     assert env["MQ_PASSWORD"] == activemq_server.password
     assert (activemq_server.base / "conf" / "activemq.xml").read_text().count("@") == 0
+
+
+def test_the_broker_speaks_tls_with_a_certificate_of_the_tests_own_ca(activemq_server) -> None:
+    """As Amazon MQ: STOMP over TLS, and a client that does not trust the issuer gets no connection."""
+    env = activemq_server.endpoints_env()
+    assert env["MQ_ENDPOINTS"].startswith("stomp+ssl://")
+    connect(BrokerSettings.from_env(env), timeout=10).disconnect()
+    system_trust = env | {"MQ_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt"}
+    with pytest.raises(BrokerConnectError) as info:
+        connect(BrokerSettings.from_env(system_trust), timeout=10)
+    assert "certificate verify failed" in str(info.value).lower(), info.value
