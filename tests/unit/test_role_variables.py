@@ -76,8 +76,6 @@ ALLOWED: dict[str, set[str]] = {
     },
     # It applies roles/build_artifacts (versions) and reads the facts that publishes.
     "release_facts": {"build_artifacts_git_commit", "build_artifacts_image_tag", "build_artifacts_release"},
-    # Names the environment in the record's messages and SSM descriptions.
-    "release_record": {"environment_name"},
     # The aws_ec2 inventory's host variables of the host being rolled (Auto Scaling Standby).
     "web_rollout": {"instance_id", "tags"},
 }
