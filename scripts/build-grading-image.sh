@@ -14,38 +14,14 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+. "$REPO/scripts/lib.sh"
 IMAGE_REPO="${IMAGE_REPO:-localhost/gradestack-grading}"
 DEFAULT_BASE="localhost/gradestack-base:bookworm-minimal"
 BASE_IMAGE="${BASE_IMAGE:-$DEFAULT_BASE}"
 EXTRA_CA_BUNDLE="${EXTRA_CA_BUNDLE:-}"
 
-if [ "$#" -gt 1 ] || [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
-  sed -n '2,15p' "$0" >&2
-  exit 2
-fi
-TAG="${1:-$(git -C "$REPO" rev-parse --short=12 HEAD)}"
-
-if ! command -v podman >/dev/null 2>&1; then
-  echo "error: podman is not installed (apt-get install podman)" >&2
-  exit 1
-fi
-
-if [ "$BASE_IMAGE" = "$DEFAULT_BASE" ] && ! podman image exists "$BASE_IMAGE"; then
-  if [ ! -x "$REPO/scripts/build-base-image.sh" ]; then
-    echo "error: $BASE_IMAGE is missing and scripts/build-base-image.sh is not available" >&2
-    exit 1
-  fi
-  "$REPO/scripts/build-base-image.sh" minimal
-fi
-
-ca_args=()
-if [ -n "$EXTRA_CA_BUNDLE" ]; then
-  if [ ! -f "$EXTRA_CA_BUNDLE" ]; then
-    echo "error: EXTRA_CA_BUNDLE=$EXTRA_CA_BUNDLE is not a file" >&2
-    exit 1
-  fi
-  ca_args=(--build-arg "EXTRA_CA_PEM=$(cat "$EXTRA_CA_BUNDLE")")
-fi
+image_build_setup "$0" "$DEFAULT_BASE" minimal "$@"
 
 # --format docker: the OCI format drops HEALTHCHECK, which the image relies on.
 # --network host: RUN steps (apt-get, pip) resolve and connect exactly as this host

@@ -30,6 +30,7 @@ PLAYBOOK = """
         name: terraform_stack
         tasks_from: workdir
       vars:
+        terraform_stack_environment_name: "{{ environment_name }}"
         terraform_stack_source: "{{ repo }}/terraform"
         terraform_stack_workdir: "{{ out }}/work"
         terraform_stack_backend: {bucket: unit-test, key: unit-test.tfstate, region: ap-northeast-2}

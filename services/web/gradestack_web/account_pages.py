@@ -15,7 +15,7 @@ from flask import Blueprint, abort, make_response, redirect, render_template, re
 from sqlalchemy import select
 
 from gradestack_web import accounts, auth
-from gradestack_web.app import db, services
+from gradestack_web.context import db, services
 from gradestack_web.models import ApiToken
 from gradestack_web.security import CSRF_FORM_FIELD, csrf_valid, rate_limit_hit
 

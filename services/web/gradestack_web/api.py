@@ -16,8 +16,8 @@ from typing import Any
 from flask import Blueprint, jsonify, request, url_for
 from sqlalchemy import select
 
-from gradestack_web.app import db, error_response
 from gradestack_web.auth import current_user, is_staff, may_see_problem, may_see_submission
+from gradestack_web.context import db, error_response
 from gradestack_web.intake import RateLimitedError, submit
 from gradestack_web.models import Problem, Submission, User
 from gradestack_web.submissions import SubmissionError, SubmissionInput, to_json

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import g, request, session
 
 from gradestack_web.accounts import session_fingerprint, user_for_token
-from gradestack_web.app import db
+from gradestack_web.context import db
 from gradestack_web.models import Problem, Submission, User
 
 SESSION_USER_KEY = "uid"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from gradestack_web.app import services
+from gradestack_web.context import services
 
 bp = Blueprint("health", __name__)
 

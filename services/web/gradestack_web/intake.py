@@ -6,7 +6,7 @@ import logging
 
 from flask import request
 
-from gradestack_web.app import db, services
+from gradestack_web.context import db, services
 from gradestack_web.models import Submission, User
 from gradestack_web.security import rate_limit_hit
 from gradestack_web.submissions import SubmissionError, SubmissionInput, create_submission

@@ -12,8 +12,8 @@ import logging
 from flask import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
 from sqlalchemy import select
 
-from gradestack_web.app import db, services
 from gradestack_web.auth import current_user, is_staff, may_see_problem, may_see_submission
+from gradestack_web.context import db, services
 from gradestack_web.feedback import public_tests
 from gradestack_web.intake import RateLimitedError, submit
 from gradestack_web.models import Problem, Submission, User
