@@ -54,7 +54,8 @@ through it. Adjustments (see docs/ARCHITECTURE.md, "The emulated environment"):
   emulator's ECR does not hold: as on Fargate, the service's tasks stop at once with
   stopCode TaskFailedToStart and stoppedReason "CannotPullContainerError: ... not found",
   its running count stays 0 and its deployment does not complete. Images outside ECR
-  (Docker Hub, public.ecr.aws) are taken as pullable. The deploy registers its images
+  (Docker Hub, public.ecr.aws) are taken as pullable. (RunTask is left as moto has it: its
+  Fargate tasks crash moto 5.2, and the stack runs none in the emulator.) The deploy registers its images
   with ECR PutImage (roles/grading_image_publish), as a push does.
 - Call log, opt-in: with GRADESTACK_MOTO_CALL_LOG=<path> (or --call-log <path>) every
   request moto authorizes appends one JSON line {"service", "action", "access_key"} to
@@ -462,12 +463,18 @@ def _fail_to_pull(task: Any, image: str) -> None:
 
 
 def _stopped_tasks(backend: Any, service: Any, image: str, started_by: str) -> None:
-    """The service's tasks, failed as Fargate fails a task whose image cannot be pulled."""
-    from moto.ec2.models import ec2_backends  # noqa: PLC0415
+    """The service's tasks, failed as Fargate fails a task whose image cannot be pulled.
+
+    Built without a network interface: a stopped task has given its interface back (and moto 5.2's
+    awsvpc task crashes on the interface's missing private_dns_name).
+    """
+    import copy  # noqa: PLC0415
+
     from moto.ecs.models import Task  # noqa: PLC0415
 
     cluster = backend._get_cluster(service.cluster_name)
-    definition = backend.describe_task_definition(service.task_definition)
+    definition = copy.copy(backend.describe_task_definition(service.task_definition))
+    definition.network_mode = "none"  # this copy only: no interface for a task that never started
     backend.tasks.setdefault(cluster.name, {})
     for _ in range(service.desired_count):
         task = Task(
@@ -479,14 +486,8 @@ def _stopped_tasks(backend: Any, service: Any, image: str, started_by: str) -> N
             group=f"service:{service.name}",
             launch_type=service.launch_type or "",
             started_by=started_by,
-            networking_configuration=service.network_configuration or None,
         )
-        # A stopped task has given its network interface back.
-        for attachment in task.attachments:
-            for detail in attachment["details"]:
-                if detail["name"] == "networkInterfaceId":
-                    ec2_backends[task._account_id][task.region_name].delete_network_interface(detail["value"])
-            attachment["status"] = "DELETED"
+        task.network_configuration = service.network_configuration
         _fail_to_pull(task, image)
         backend.tasks[cluster.name][task.task_arn] = task
 
@@ -537,17 +538,12 @@ def _roll(backend: Any, service: Any) -> Any:
 
 
 def add_ecs_deployments() -> None:
-    """Services roll to their current task definition and run their desired count if ECR holds their images.
-
-    RunTask of a task definition whose ECR image is missing returns its tasks already stopped, as Fargate
-    does (see the module docstring).
-    """
+    """Services roll to their current task definition and run their desired count if ECR holds their images."""
     from moto.ecs.models import EC2ContainerServiceBackend  # noqa: PLC0415
 
     if getattr(EC2ContainerServiceBackend, "_gradestack_deployments", False):
         return
     create, update = EC2ContainerServiceBackend.create_service, EC2ContainerServiceBackend.update_service
-    run = EC2ContainerServiceBackend.run_task
 
     def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
         return _roll(self, create(self, *args, **kwargs))
@@ -555,17 +551,8 @@ def add_ecs_deployments() -> None:
     def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
         return _roll(self, update(self, service_properties))
 
-    def run_task(self: Any, *args: Any, **kwargs: Any) -> Any:
-        tasks = run(self, *args, **kwargs)
-        for task in tasks:
-            unpullable = missing_ecr_images(_task_definition_images(self, task.task_definition_arn))
-            if unpullable:
-                _fail_to_pull(task, unpullable[0])
-        return tasks
-
     EC2ContainerServiceBackend.create_service = create_service
     EC2ContainerServiceBackend.update_service = update_service
-    EC2ContainerServiceBackend.run_task = run_task
     EC2ContainerServiceBackend._gradestack_deployments = True
 
 
