@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import secrets
 
 import boto3
@@ -36,12 +37,12 @@ def credentials() -> dict[str, str]:
     return {"aws_access_key_id": "AKIAGRADESTACKUNIT02", "aws_secret_access_key": "moto-accepts-any-secret"}
 
 
-def put(tmp_path, server: MotoServer, repository: str, tag: str, *args: str):
-    """One run of the module on localhost; its registered result."""
-    task = {
-        "gradestack_ecr_put_image": {"repository": repository, "tag": tag, "manifest": MANIFEST, "region": REGION},
-        "register": "put",
-    }
+def put(
+    tmp_path, server: MotoServer, repository: str, tag: str, *args: str, source: dict | None = None, path: str = ""
+):
+    """One run of the module on localhost (``source``: manifest or local_image); its registered result."""
+    options = {"repository": repository, "tag": tag, "region": REGION, **(source or {"manifest": MANIFEST})}
+    task = {"gradestack_ecr_put_image": options, "register": "put"}
     save = {
         "ansible.builtin.copy": {"content": "{{ put | to_json }}", "dest": f"{tmp_path}/put.json", "mode": "0600"},
         "check_mode": False,  # the result is wanted from a check run too
@@ -54,7 +55,7 @@ def put(tmp_path, server: MotoServer, repository: str, tag: str, *args: str):
         "AWS_ENDPOINT_URL": server.endpoint,
         "AWS_ACCESS_KEY_ID": credentials()["aws_access_key_id"],
         "AWS_SECRET_ACCESS_KEY": credentials()["aws_secret_access_key"],
-    }
+    } | ({"PATH": f"{path}:{os.environ['PATH']}"} if path else {})
     result = run_playbook(
         str(tmp_path / "play.yml"), inventory=str(tmp_path / "hosts.yml"), env=playbook_env(env), args=list(args)
     )
@@ -99,3 +100,36 @@ def test_the_manifest_of_a_local_image_names_its_config_and_layers():
     assert [layer["digest"] for layer in manifest["layers"]] == ["sha256:" + "1" * 64, "sha256:" + "2" * 64]
     # The same image always gives the same manifest, hence the same digest in ECR.
     assert ecr_put_image.manifest_of(inspected) == ecr_put_image.manifest_of(dict(inspected))
+
+
+INSPECTED = {"Id": "d" * 64, "RootFS": {"Type": "layers", "Layers": ["sha256:" + "3" * 64]}}
+
+
+def test_a_local_image_is_described_by_the_engine_and_put(tmp_path, moto_server: MotoServer):
+    # A stand-in podman on PATH: what `podman image inspect` prints for the image, a failure for any other.
+    engine = tmp_path / "bin" / "podman"
+    engine.parent.mkdir()
+    engine.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1 $2 $3" = "image inspect localhost/gradestack-grading:v7" ]; then\n'
+        f"  echo '{json.dumps([INSPECTED])}'; exit 0\n"
+        "fi\n"
+        'echo "Error: $3: image not known" >&2; exit 125\n'
+    )
+    engine.chmod(0o755)
+    repository = f"gradestack-unit-{secrets.token_hex(4)}"
+    ecr = boto3.client("ecr", endpoint_url=moto_server.endpoint, region_name=REGION, **credentials())
+    ecr.create_repository(repositoryName=repository)
+
+    local = {"local_image": "localhost/gradestack-grading:v7", "engine": "podman"}
+    result, outcome = put(tmp_path, moto_server, repository, "v7", source=local, path=str(engine.parent))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert outcome["changed"] and outcome["registered"]
+    stored = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": "v7"}])["images"][0]
+    assert json.loads(stored["imageManifest"]) == json.loads(ecr_put_image.manifest_of(INSPECTED))
+
+    absent = {"local_image": "localhost/gradestack-grading:v8", "engine": "podman"}
+    result, _ = put(tmp_path, moto_server, repository, "v8", source=absent, path=str(engine.parent))
+    assert result.returncode != 0
+    assert "podman image inspect localhost/gradestack-grading:v8 failed: Error:" in " ".join(result.stdout.split())
+    assert ecr.describe_images(repositoryName=repository)["imageDetails"][0]["imageTags"] == ["v7"]
