@@ -63,6 +63,10 @@ through it. Adjustments (see docs/ARCHITECTURE.md, "The emulated environment"):
   authorization computes it, and the access key id that signed the request, so that a
   test can evaluate a policy against the calls one principal made
   (tests/aws, testsupport/iam_policy.py).
+- S3 requests are authorized (and logged) under their IAM actions: moto 5.2 names some
+  by API operations that are no IAM actions (HeadBucket for s3:ListBucket) and authorizes
+  sub-resources it does not know (encryption, ownershipControls, ...) as the method's
+  default (CreateBucket for a PUT), so a policy lacking their actions would go unnoticed.
 
 Usage: moto_server.py [--host 127.0.0.1] [--port 5000] [--call-log PATH]
 """
@@ -130,6 +134,63 @@ def call_record(authorization: str, fallback_service: str, operation: str) -> di
     access_key, signing_name = (match.group(1), match.group(2)) if match else ("", fallback_service)
     service = IAM_PREFIX_OF_SIGNING_NAME.get(signing_name, signing_name)
     return {"service": service, "action": f"{service}:{operation}", "access_key": access_key}
+
+
+# IAM actions of S3 requests that moto 5.2's ACTION_MAP (moto/s3/responses.py) names by an API operation
+# that is no IAM action (HeadBucket, GetPublicAccessBlock: it also looks the sub-resource up under a key,
+# public_access_block, that no request carries) or does not list, so that the sub-resource falls to the
+# method's default (PUT ?encryption authorized as CreateBucket). From AWS's "Actions, resources, and
+# condition keys for Amazon S3": a DELETE of a bucket configuration needs its Put action.
+S3_IAM_ACTIONS: dict[str, dict[str, dict[str, str]]] = {
+    "BUCKET": {
+        "HEAD": {"DEFAULT": "ListBucket"},
+        "GET": {
+            "publicAccessBlock": "GetBucketPublicAccessBlock",
+            "encryption": "GetEncryptionConfiguration",
+            "ownershipControls": "GetBucketOwnershipControls",
+            "replication": "GetReplicationConfiguration",
+            "object-lock": "GetBucketObjectLockConfiguration",
+            "requestPayment": "GetBucketRequestPayment",
+            "intelligent-tiering": "GetIntelligentTieringConfiguration",
+            "inventory": "GetInventoryConfiguration",
+            "analytics": "GetAnalyticsConfiguration",
+            "metrics": "GetMetricsConfiguration",
+        },
+        "PUT": {
+            "publicAccessBlock": "PutBucketPublicAccessBlock",
+            "encryption": "PutEncryptionConfiguration",
+            "ownershipControls": "PutBucketOwnershipControls",
+            "replication": "PutReplicationConfiguration",
+            "object-lock": "PutBucketObjectLockConfiguration",
+            "requestPayment": "PutBucketRequestPayment",
+            "intelligent-tiering": "PutIntelligentTieringConfiguration",
+            "inventory": "PutInventoryConfiguration",
+            "analytics": "PutAnalyticsConfiguration",
+            "metrics": "PutMetricsConfiguration",
+        },
+        "DELETE": {
+            "publicAccessBlock": "PutBucketPublicAccessBlock",
+            "encryption": "PutEncryptionConfiguration",
+            "ownershipControls": "PutBucketOwnershipControls",
+            "replication": "PutReplicationConfiguration",
+            "intelligent-tiering": "PutIntelligentTieringConfiguration",
+            "inventory": "PutInventoryConfiguration",
+            "analytics": "PutAnalyticsConfiguration",
+            "metrics": "PutMetricsConfiguration",
+        },
+    },
+    "KEY": {"DELETE": {"tagging": "DeleteObjectTagging"}},
+}
+
+
+def fix_s3_iam_actions() -> None:
+    """S3 requests are authorized (and logged) under their IAM actions (see S3_IAM_ACTIONS)."""
+    from moto.s3.responses import ACTION_MAP  # noqa: PLC0415  (moto is imported only after the settings)
+
+    for resource, methods in S3_IAM_ACTIONS.items():
+        for method, actions in methods.items():
+            ACTION_MAP[resource][method].pop("public_access_block", None)
+            ACTION_MAP[resource][method].update(actions)
 
 
 def add_call_log(path: str) -> None:
@@ -589,6 +650,7 @@ def main() -> None:
     add_tolerant_log_delivery_check()
     add_instance_refresh()
     fix_delete_marker_disposal()
+    fix_s3_iam_actions()
     if args.call_log:
         add_call_log(args.call_log)
     from moto import server  # noqa: PLC0415  (import after the environment is set)

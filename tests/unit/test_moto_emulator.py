@@ -65,6 +65,19 @@ def test_the_call_log_records_each_request_as_its_iam_action_and_signing_key(emu
     s3.create_bucket(Bucket="gradestack-unit-calls", CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_object(Bucket="gradestack-unit-calls", Key="a", Body=b"x")
     s3.get_bucket_versioning(Bucket="gradestack-unit-calls")
+    # Where moto's own names are no IAM actions, or it does not know the sub-resource: AWS's IAM actions.
+    s3.head_bucket(Bucket="gradestack-unit-calls")
+    s3.put_bucket_encryption(
+        Bucket="gradestack-unit-calls",
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    s3.get_bucket_encryption(Bucket="gradestack-unit-calls")
+    block = {k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
+    s3.put_public_access_block(Bucket="gradestack-unit-calls", PublicAccessBlockConfiguration=block)
+    s3.get_public_access_block(Bucket="gradestack-unit-calls")
+    s3.delete_public_access_block(Bucket="gradestack-unit-calls")
     client(server, "ec2").describe_vpcs()  # query protocol
     client(server, "ecs").list_clusters()  # JSON protocol (X-Amz-Target)
     client(server, "cloudwatch").list_dashboards()  # signed as "monitoring", IAM prefix "cloudwatch"
@@ -77,6 +90,11 @@ def test_the_call_log_records_each_request_as_its_iam_action_and_signing_key(emu
         ("s3", "s3:CreateBucket"),
         ("s3", "s3:PutObject"),
         ("s3", "s3:GetBucketVersioning"),
+        ("s3", "s3:ListBucket"),
+        ("s3", "s3:PutEncryptionConfiguration"),
+        ("s3", "s3:GetEncryptionConfiguration"),
+        ("s3", "s3:PutBucketPublicAccessBlock"),
+        ("s3", "s3:GetBucketPublicAccessBlock"),
         ("ec2", "ec2:DescribeVpcs"),
         ("ecs", "ecs:ListClusters"),
         ("cloudwatch", "cloudwatch:ListDashboards"),
@@ -84,6 +102,8 @@ def test_the_call_log_records_each_request_as_its_iam_action_and_signing_key(emu
     ]:
         assert expected in mine, recorded
     assert ("sts", "sts:GetCallerIdentity") not in mine
+    assert not {"s3:HeadBucket", "s3:CreateBucket"} & {a for _, a in mine[1:]}, mine  # only the first is a create
+    assert [a for _, a in mine].count("s3:PutBucketPublicAccessBlock") == 2, mine  # the put and the delete
     assert {"service": "sts", "action": "sts:GetCallerIdentity", "access_key": other} in recorded
 
 
