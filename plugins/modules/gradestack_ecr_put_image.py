@@ -21,7 +21,7 @@ description:
     which keeps manifests but receives no layers; against AWS the image is pushed with the container engine.
   - The manifest is either given (I(manifest)) or described from a local image (I(local_image)) as a Docker image
     manifest v2, schema 2, whose config digest is the local image's id and whose layers are its root filesystem
-    layers (their uncompressed digests: the emulator stores no blobs to compress).
+    layers (their uncompressed digests, as the emulator stores no blobs to compress).
   - Idempotent, with check mode; a tag that already exists is not changed, whatever manifest it holds.
 options:
   repository: {type: str, required: true, description: Repository name.}

@@ -133,3 +133,10 @@ def test_a_local_image_is_described_by_the_engine_and_put(tmp_path, moto_server:
     assert result.returncode != 0
     assert "podman image inspect localhost/gradestack-grading:v8 failed: Error:" in " ".join(result.stdout.split())
     assert ecr.describe_images(repositoryName=repository)["imageDetails"][0]["imageTags"] == ["v7"]
+
+
+def test_the_documentation_parses_and_names_every_option():
+    documented = yaml.safe_load(ecr_put_image.DOCUMENTATION)
+    assert set(documented["options"]) == {"repository", "tag", "manifest", "local_image", "engine"}
+    assert set(yaml.safe_load(ecr_put_image.RETURN)) == {"image_digest", "registered"}
+    assert yaml.safe_load(ecr_put_image.EXAMPLES)[0]["gradestack_ecr_put_image"]["repository"]
