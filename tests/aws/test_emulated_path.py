@@ -408,7 +408,7 @@ def test_every_call_the_deployer_made_is_allowed_by_the_deployer_policy(emulated
     """
     calls = emulated_aws.calls(DEPLOYER_KEY)
     # The deploy made the calls that matter, so the check below cannot pass on an empty log.
-    for expected in ("sts:GetCallerIdentity", "ecs:UpdateService", "ecr:PutImage", "s3:PutObject", "ssm:PutParameter"):
+    for expected in ("sts:GetCallerIdentity", "ecs:CreateService", "ecr:PutImage", "s3:PutObject", "ssm:PutParameter"):
         assert expected in calls, f"{expected} not among the deployer's {len(calls)} recorded calls"
     assert emulated_aws.signing_keys() <= {DEPLOYER_KEY, VERIFIER_KEY, HARNESS_KEY}, "a request of an unknown principal"
     policy = json.loads(DEPLOYER_POLICY.read_text())
