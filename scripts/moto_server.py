@@ -49,8 +49,26 @@ through it. Adjustments (see docs/ARCHITECTURE.md, "The emulated environment"):
 - S3 deletes a key whose versions include a delete marker (moto 5.2 crashes on the
   marker's missing dispose(); force_destroy of a versioned bucket where verify's
   canary was deleted then never finishes).
+- ECS starts no task whose image is an ECR reference
+  (`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` or `@<digest>`) that the
+  emulator's ECR does not hold: as on Fargate, the service's tasks stop at once with
+  stopCode TaskFailedToStart and stoppedReason "CannotPullContainerError: ... not found",
+  its running count stays 0 and its deployment does not complete. Images outside ECR
+  (Docker Hub, public.ecr.aws) are taken as pullable. (RunTask is left as moto has it: its
+  Fargate tasks crash moto 5.2, and the stack runs none in the emulator.) The deploy registers its images
+  with ECR PutImage (roles/grading_image_publish), as a push does.
+- Call log, opt-in: with GRADESTACK_MOTO_CALL_LOG=<path> (or --call-log <path>) every
+  request moto authorizes appends one JSON line {"service", "action", "access_key"} to
+  <path>: the IAM action (`ec2:RunInstances`, `s3:PutObject`) as moto's own IAM
+  authorization computes it, and the access key id that signed the request, so that a
+  test can evaluate a policy against the calls one principal made
+  (tests/aws, testsupport/iam_policy.py).
+- S3 requests are authorized (and logged) under their IAM actions: moto 5.2 names some
+  by API operations that are no IAM actions (HeadBucket for s3:ListBucket) and authorizes
+  sub-resources it does not know (encryption, ownershipControls, ...) as the method's
+  default (CreateBucket for a PUT), so a policy lacking their actions would go unnoticed.
 
-Usage: moto_server.py [--host 127.0.0.1] [--port 5000]
+Usage: moto_server.py [--host 127.0.0.1] [--port 5000] [--call-log PATH]
 """
 
 from __future__ import annotations
@@ -58,6 +76,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import time
 from typing import Any
 
@@ -94,6 +113,112 @@ def apply_emulator_settings() -> None:
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     # moto signs nothing, but boto-based code inside moto wants a region.
     os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-2")
+
+
+# SigV4 signing names that differ from the service's IAM action prefix.
+IAM_PREFIX_OF_SIGNING_NAME = {"monitoring": "cloudwatch"}
+CALL_LOG_ENV = "GRADESTACK_MOTO_CALL_LOG"
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/,\s]+)/")
+
+
+def call_record(authorization: str, fallback_service: str, operation: str) -> dict[str, str]:
+    """The IAM action of one request and the access key id that signed it.
+
+    As moto's IAM authorization (moto/iam/access_control.py, IAMRequestBase) does: the service is the
+    SigV4 credential scope's signing name, the action the operation moto dispatches (for query and JSON
+    protocols the Action parameter or X-Amz-Target; for REST services the operation its router matched;
+    for S3 the IAM action moto/s3/responses.py's ACTION_MAP gives the method and sub-resource).
+    An unsigned request has no access key: "" (no principal's policy applies to it).
+    """
+    match = _CREDENTIAL.search(authorization)
+    access_key, signing_name = (match.group(1), match.group(2)) if match else ("", fallback_service)
+    service = IAM_PREFIX_OF_SIGNING_NAME.get(signing_name, signing_name)
+    return {"service": service, "action": f"{service}:{operation}", "access_key": access_key}
+
+
+# IAM actions of S3 requests that moto 5.2's ACTION_MAP (moto/s3/responses.py) names by an API operation
+# that is no IAM action (HeadBucket, GetPublicAccessBlock: it also looks the sub-resource up under a key,
+# public_access_block, that no request carries) or does not list, so that the sub-resource falls to the
+# method's default (PUT ?encryption authorized as CreateBucket). From AWS's "Actions, resources, and
+# condition keys for Amazon S3": a DELETE of a bucket configuration needs its Put action.
+S3_IAM_ACTIONS: dict[str, dict[str, dict[str, str]]] = {
+    "BUCKET": {
+        "HEAD": {"DEFAULT": "ListBucket"},
+        "GET": {
+            "publicAccessBlock": "GetBucketPublicAccessBlock",
+            "encryption": "GetEncryptionConfiguration",
+            "ownershipControls": "GetBucketOwnershipControls",
+            "replication": "GetReplicationConfiguration",
+            "object-lock": "GetBucketObjectLockConfiguration",
+            "requestPayment": "GetBucketRequestPayment",
+            "intelligent-tiering": "GetIntelligentTieringConfiguration",
+            "inventory": "GetInventoryConfiguration",
+            "analytics": "GetAnalyticsConfiguration",
+            "metrics": "GetMetricsConfiguration",
+        },
+        "PUT": {
+            "publicAccessBlock": "PutBucketPublicAccessBlock",
+            "encryption": "PutEncryptionConfiguration",
+            "ownershipControls": "PutBucketOwnershipControls",
+            "replication": "PutReplicationConfiguration",
+            "object-lock": "PutBucketObjectLockConfiguration",
+            "requestPayment": "PutBucketRequestPayment",
+            "intelligent-tiering": "PutIntelligentTieringConfiguration",
+            "inventory": "PutInventoryConfiguration",
+            "analytics": "PutAnalyticsConfiguration",
+            "metrics": "PutMetricsConfiguration",
+        },
+        "DELETE": {
+            "publicAccessBlock": "PutBucketPublicAccessBlock",
+            "encryption": "PutEncryptionConfiguration",
+            "ownershipControls": "PutBucketOwnershipControls",
+            "replication": "PutReplicationConfiguration",
+            "intelligent-tiering": "PutIntelligentTieringConfiguration",
+            "inventory": "PutInventoryConfiguration",
+            "analytics": "PutAnalyticsConfiguration",
+            "metrics": "PutMetricsConfiguration",
+        },
+    },
+    "KEY": {"DELETE": {"tagging": "DeleteObjectTagging"}},
+}
+
+
+def fix_s3_iam_actions() -> None:
+    """S3 requests are authorized (and logged) under their IAM actions (see S3_IAM_ACTIONS)."""
+    from moto.s3.responses import ACTION_MAP  # noqa: PLC0415  (moto is imported only after the settings)
+
+    for resource, methods in S3_IAM_ACTIONS.items():
+        for method, actions in methods.items():
+            ACTION_MAP[resource][method].pop("public_access_block", None)
+            ACTION_MAP[resource][method].update(actions)
+
+
+def add_call_log(path: str) -> None:
+    """Append every request's IAM action to ``path`` (JSON lines; see the module docstring).
+
+    The hook is moto's authorization step, which every dispatched request passes (before IAM
+    authentication starts counting, too), so the action is the one moto would authorize.
+    """
+    import threading  # noqa: PLC0415
+
+    from moto.core.authorization import ActionAuthenticatorMixin  # noqa: PLC0415
+
+    if getattr(ActionAuthenticatorMixin, "_gradestack_call_log", None):
+        return
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_action
+    lock = threading.Lock()  # the server is threaded: one line per request, never interleaved
+
+    def authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        operation = self._get_action()
+        if operation:
+            action = operation[0] if isinstance(operation, list) else operation
+            record = call_record(self.headers.get("Authorization", ""), self.service_name or "", action)
+            with lock, open(path, "a", encoding="utf-8") as log:
+                log.write(json.dumps(record) + "\n")
+        original(self, iam_request_cls, resource)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize
+    ActionAuthenticatorMixin._gradestack_call_log = path
 
 
 def add_debian_ami() -> None:
@@ -374,7 +499,84 @@ def add_instance_refresh() -> None:
     AutoScalingResponse.cancel_instance_refresh = cancel_instance_refresh
 
 
-def _roll(service: Any) -> Any:
+# An image in a private ECR registry: <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag][@digest].
+ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^:@]+)"
+    r"(?::(?P<tag>[^@]+))?(?:@(?P<digest>sha256:[0-9a-f]+))?$"
+)
+
+
+def missing_ecr_images(images: list[str]) -> list[str]:
+    """Those of ``images`` that are ECR references the emulator's ECR does not hold (others are pullable)."""
+    from moto.ecr.models import ecr_backends  # noqa: PLC0415  (moto is imported only after the settings)
+
+    missing = []
+    for image in images:
+        match = ECR_IMAGE.match(image)
+        if not match:
+            continue  # Docker Hub, public.ecr.aws, ...: outside the emulated account
+        repository = ecr_backends[match["account"]][match["region"]].repositories.get(match["repository"])
+        tag = match["tag"] or ("" if match["digest"] else "latest")  # no tag and no digest: Docker's default
+        held = repository.images if repository else []
+        if not any(
+            (not tag or tag in held_image.image_tags)
+            and (not match["digest"] or held_image.get_image_digest() == match["digest"])
+            for held_image in held
+        ):
+            missing.append(image)
+    return missing
+
+
+def _task_definition_images(backend: Any, task_definition: str) -> list[str]:
+    definition = backend.describe_task_definition(task_definition)
+    return [container["image"] for container in definition.container_definitions if container.get("image")]
+
+
+def _fail_to_pull(task: Any, image: str) -> None:
+    """Stop ``task`` as Fargate stops a task whose image cannot be pulled."""
+    from moto.core.utils import utcnow  # noqa: PLC0415
+
+    now = utcnow()
+    task.last_status = task.desired_status = "STOPPED"
+    task.stop_code = "TaskFailedToStart"
+    task.stopped_reason = (
+        f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+        f"failed to resolve ref {image}: {image}: not found"
+    )
+    task.stopping_at = task.stopped_at = task.execution_stopped_at = now
+
+
+def _stopped_tasks(backend: Any, service: Any, image: str, started_by: str) -> None:
+    """The service's tasks, failed as Fargate fails a task whose image cannot be pulled.
+
+    Built without a network interface: a stopped task has given its interface back (and moto 5.2's
+    awsvpc task crashes on the interface's missing private_dns_name).
+    """
+    import copy  # noqa: PLC0415
+
+    from moto.ecs.models import Task  # noqa: PLC0415
+
+    cluster = backend._get_cluster(service.cluster_name)
+    definition = copy.copy(backend.describe_task_definition(service.task_definition))
+    definition.network_mode = "none"  # this copy only: no interface for a task that never started
+    backend.tasks.setdefault(cluster.name, {})
+    for _ in range(service.desired_count):
+        task = Task(
+            cluster,
+            definition,
+            None,
+            None,
+            backend=backend,
+            group=f"service:{service.name}",
+            launch_type=service.launch_type or "",
+            started_by=started_by,
+        )
+        task.network_configuration = service.network_configuration
+        _fail_to_pull(task, image)
+        backend.tasks[cluster.name][task.task_arn] = task
+
+
+def _roll(backend: Any, service: Any) -> Any:
     """Give ``service`` one PRIMARY deployment of its task definition, like ECS after a rollout."""
     from moto.core.utils import utcnow  # noqa: PLC0415
     from moto.moto_api._internal import mock_random  # noqa: PLC0415
@@ -382,11 +584,16 @@ def _roll(service: Any) -> Any:
     if service.deployment_controller.get("type") != "ECS":
         return service
     stuck = any(t.get("key") == FAULT_TAG and t.get("value") == "never-steady" for t in service.tags or [])
-    running = 0 if stuck else service.desired_count
-    service.running_count, service.pending_count = running, service.desired_count - running
+    unpullable = missing_ecr_images(_task_definition_images(backend, service.task_definition))
+    running = 0 if stuck or unpullable else service.desired_count
+    # Tasks that cannot pull their image stop at once: none is pending, each one failed.
+    pending = 0 if unpullable else service.desired_count - running
+    failed = service.desired_count if unpullable else 0
+    service.running_count, service.pending_count = running, pending
     deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
     previous = service.deployments[0] if service.deployments else {}
     now = utcnow()
+    steady = not (stuck or unpullable)
     service.deployments = [
         {
             **previous,
@@ -395,25 +602,27 @@ def _roll(service: Any) -> Any:
             "taskDefinition": service.task_definition,
             "desiredCount": service.desired_count,
             "runningCount": running,
-            "pendingCount": service.desired_count - running,
-            "failedTasks": 0,
-            "rolloutState": "IN_PROGRESS" if stuck else "COMPLETED",
-            "rolloutStateReason": f"ECS deployment {deployment_id} {'in progress' if stuck else 'completed'}.",
+            "pendingCount": pending,
+            "failedTasks": failed,
+            "rolloutState": "COMPLETED" if steady else "IN_PROGRESS",
+            "rolloutStateReason": f"ECS deployment {deployment_id} {'completed' if steady else 'in progress'}.",
             "createdAt": now,
             "updatedAt": now,
         }
     ]
+    if unpullable:
+        _stopped_tasks(backend, service, unpullable[0], deployment_id)
     message = (
-        f"(service {service.name}) is unable to consistently start tasks successfully."
-        if stuck
-        else f"(service {service.name}) has reached a steady state."
+        f"(service {service.name}) has reached a steady state."
+        if steady
+        else f"(service {service.name}) is unable to consistently start tasks successfully."
     )
     service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": now, "message": message})
     return service
 
 
 def add_ecs_deployments() -> None:
-    """Services roll to their current task definition and run their desired count (see the module docstring)."""
+    """Services roll to their current task definition and run their desired count if ECR holds their images."""
     from moto.ecs.models import EC2ContainerServiceBackend  # noqa: PLC0415
 
     if getattr(EC2ContainerServiceBackend, "_gradestack_deployments", False):
@@ -421,10 +630,10 @@ def add_ecs_deployments() -> None:
     create, update = EC2ContainerServiceBackend.create_service, EC2ContainerServiceBackend.update_service
 
     def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return _roll(create(self, *args, **kwargs))
+        return _roll(self, create(self, *args, **kwargs))
 
     def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
-        return _roll(update(self, service_properties))
+        return _roll(self, update(self, service_properties))
 
     EC2ContainerServiceBackend.create_service = create_service
     EC2ContainerServiceBackend.update_service = update_service
@@ -447,6 +656,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument(
+        "--call-log",
+        default=os.environ.get(CALL_LOG_ENV, ""),
+        help=f"append each request's IAM action here (${CALL_LOG_ENV})",
+    )
     args = parser.parse_args()
 
     apply_emulator_settings()
@@ -461,6 +675,9 @@ def main() -> None:
     add_tolerant_log_delivery_check()
     add_instance_refresh()
     fix_delete_marker_disposal()
+    fix_s3_iam_actions()
+    if args.call_log:
+        add_call_log(args.call_log)
     from moto import server  # noqa: PLC0415  (import after the environment is set)
 
     server.main(["--host", args.host, "--port", str(args.port)])

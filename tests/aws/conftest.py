@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,11 @@ from testsupport.ansible import playbook_env, run_playbook
 from testsupport.moto import start_moto
 
 REGION = "ap-northeast-2"
+# Who signs a request to the emulator: moto accepts any key, and its call log (scripts/moto_server.py)
+# records the signing key with each call, so that each principal's calls can be told apart.
+DEPLOYER_KEY = "AKIAGRADESTACKDEPLOY"  # deploy.yml, rollback.yml, destroy.yml: the deploying principal
+VERIFIER_KEY = "AKIAGRADESTACKVERIFY"  # verify.yml on its own: the operator's or the scheduled verifier's checks
+HARNESS_KEY = "AKIAGRADESTACKHARNES"  # the tests' own boto3 clients and Terraform commands (setup, faults)
 SECRETS = {
     "db_password": "Emu-db-Passw0rd-1234",
     "mq_admin_password": "Emu-mq-Passw0rd-5678",
@@ -30,18 +36,31 @@ class EmulatedAws:
     state_dir: Path
     process: subprocess.Popen
     log_path: Path
+    call_log: Path
 
-    def client_env(self) -> dict[str, str]:
+    def client_env(self, access_key: str = DEPLOYER_KEY) -> dict[str, str]:
+        """The environment of a process that reaches the emulator as ``access_key``'s principal."""
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_ACCESS_KEY_ID": access_key,
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
         }
 
+    def calls(self, access_key: str) -> list[str]:
+        """The IAM actions of every request ``access_key`` signed so far, in order (the emulator's call log)."""
+        lines = self.call_log.read_text().splitlines() if self.call_log.exists() else []
+        return [call["action"] for call in map(json.loads, lines) if call["access_key"] == access_key]
+
+    def signing_keys(self) -> set[str]:
+        """Every access key that signed a request so far ("" for an unsigned one)."""
+        lines = self.call_log.read_text().splitlines() if self.call_log.exists() else []
+        return {json.loads(line)["access_key"] for line in lines}
+
     def client(self, service: str):
-        env = self.client_env()
+        """A boto3 client of the tests themselves (not the deployer: see HARNESS_KEY)."""
+        env = self.client_env(HARNESS_KEY)
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
@@ -50,14 +69,21 @@ class EmulatedAws:
             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         )
 
-    def run(self, playbook: str, *args: str, extra_vars: dict | None = None, env: dict | None = None):
-        """ansible-playbook <playbook> -i inventories/emulated, as scripts/emulated.sh runs it."""
+    def run(
+        self,
+        playbook: str,
+        *args: str,
+        extra_vars: dict | None = None,
+        env: dict | None = None,
+        access_key: str = DEPLOYER_KEY,
+    ):
+        """ansible-playbook <playbook> -i inventories/emulated, as scripts/emulated.sh runs it, as ``access_key``."""
         return run_playbook(
             playbook,
             inventory="inventories/emulated",
             extra_vars={"gradestack_state_dir": str(self.state_dir), **(extra_vars or {})},
             args=list(args),
-            env=env if env is not None else playbook_env(aws=self.client_env()),
+            env=env if env is not None else playbook_env(aws=self.client_env(access_key)),
             timeout=2400,
         )
 
@@ -67,11 +93,13 @@ def emulated_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedA
     """The emulated environment's AWS for one test module, with the secrets stored in its SSM.
 
     A moto server of its own (scripts/moto_server.py, as `scripts/emulated.sh` starts it), not the
-    session's shared one: these tests deploy, break and destroy a whole account.
+    session's shared one: these tests deploy, break and destroy a whole account. It logs every call
+    with its signing key (calls.jsonl), for the deployer policy's test.
     """
     directory = tmp_path_factory.mktemp("emulated")
-    server = start_moto(directory)
-    aws = EmulatedAws(server.endpoint, directory / "state", server.process, server.log_path)
+    call_log = directory / "calls.jsonl"
+    server = start_moto(directory, extra_env={"GRADESTACK_MOTO_CALL_LOG": str(call_log)})
+    aws = EmulatedAws(server.endpoint, directory / "state", server.process, server.log_path, call_log)
     ssm = aws.client("ssm")
     for name, value in SECRETS.items():
         ssm.put_parameter(Name=f"/gradestack/emulated/{name}", Value=value, Type="SecureString")

@@ -19,16 +19,19 @@ from dataclasses import dataclass
 import pytest
 
 from testsupport.ansible import playbook_env, run_playbook, task_outcomes
+from testsupport.iam_policy import not_allowed
 from testsupport.moto import start_moto
-from testsupport.terraform import make_cli
+from testsupport.terraform import REPO, make_cli
 from testsupport.verify_report import failed, read_report
 
-from .conftest import SECRETS, EmulatedAws
+from .conftest import DEPLOYER_KEY, HARNESS_KEY, SECRETS, VERIFIER_KEY, EmulatedAws
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.terraform, pytest.mark.scenario]
 DEPLOYED = "test_terraform_error_mid_apply_stops_and_a_rerun_finishes"
 
 ROLE_CONFLICT = "gradestack-emulated-grading-execution"
+GRADING_REPOSITORY = "gradestack-emulated-grading"
+DEPLOYER_POLICY = REPO / "docs" / "iam" / "deployer-policy.json"
 
 
 def flat(output: str) -> str:
@@ -57,7 +60,8 @@ def current_release(aws: EmulatedAws) -> dict:
 
 def terraform(aws: EmulatedAws, *args: str) -> subprocess.CompletedProcess[str]:
     cli = make_cli()
-    return cli.run(list(args), cwd=aws.state_dir / "terraform", extra_env=aws.client_env())
+    # The tests' own state surgery (taint), not a deploy: the harness's key.
+    return cli.run(list(args), cwd=aws.state_dir / "terraform", extra_env=aws.client_env(HARNESS_KEY))
 
 
 CREDENTIALS_FIX = (
@@ -140,11 +144,19 @@ def test_terraform_error_mid_apply_stops_and_a_rerun_finishes(emulated_aws: Emul
     assert_ok(result)
     assert_no_secret(result.stdout)
     assert "TASKS RECAP" in flat(result.stdout)  # profile_tasks: the stage timings
-    assert "SKIPPED login and push" in flat(result.stdout)
     assert "SKIPPED converge and health check" in flat(result.stdout)
     release = current_release(emulated_aws)
     assert release["kind"] == "deploy"
     assert ":" in release["grading_image"] and not release["grading_image"].endswith(":latest")
+    # The first run built the grading image and registered it with the emulator's ECR (PutImage, in place of
+    # a push) before Terraform failed; the rerun finds the tag there. The emulator's ECS starts no task of an
+    # image its ECR lacks, so the running count below proves the service runs the image the deploy published.
+    assert "Its manifest is registered with ECR PutImage" in flat(failed.stdout), failed.stdout[-8000:]
+    assert f"{release['grading_image']} is already in ECR" in flat(result.stdout)
+    images = emulated_aws.client("ecr").describe_images(
+        repositoryName=GRADING_REPOSITORY, imageIds=[{"imageTag": release["grading_tag"]}]
+    )["imageDetails"]
+    assert len(images) == 1, images
     ecs = emulated_aws.client("ecs")
     service = ecs.describe_services(cluster="gradestack-emulated", services=["gradestack-emulated-grading-service"])[
         "services"
@@ -207,7 +219,7 @@ GRADING_BUCKET = "gradestack-emulated-grading-123456789012"
 
 def verify(aws: EmulatedAws, tmp_path) -> tuple[subprocess.CompletedProcess[str], dict[str, tuple[str, str]]]:
     """One verify run with a report directory of its own; its output and its report's checks."""
-    result = aws.run("verify.yml", extra_vars={"verify_report_dir": str(tmp_path)})
+    result = aws.run("verify.yml", extra_vars={"verify_report_dir": str(tmp_path)}, access_key=VERIFIER_KEY)
     return result, read_report(tmp_path / "verify-emulated.xml")
 
 
@@ -235,7 +247,7 @@ def test_verify_passes_with_every_check_and_publishes_its_metrics(emulated_aws: 
 def test_verify_from_inside_the_vpc_reads_the_outputs_terraform_published(emulated_aws: EmulatedAws, tmp_path):
     """The scheduled verifier's path: no Terraform, the stack's outputs from SSM (<prefix>/verify/stack)."""
     inside = {"verify_report_dir": str(tmp_path), "verify_vantage": "network"}
-    result = emulated_aws.run("verify.yml", extra_vars=inside)
+    result = emulated_aws.run("verify.yml", extra_vars=inside, access_key=VERIFIER_KEY)
     assert_ok(result)
     assert task_outcomes(result.stdout, "Read the outputs Terraform published for the verifier") == ["ok: [localhost]"]
     assert "terraform_stack :" not in result.stdout and "terraform_state :" not in result.stdout, "no Terraform run"
@@ -358,6 +370,18 @@ def test_grading_service_never_steady_times_out_with_events(emulated_aws: Emulat
 @pytest.mark.needs(DEPLOYED)
 def test_rollback_emergency_returns_to_the_previous_release(emulated_aws: EmulatedAws):
     first = current_release(emulated_aws)
+    # An older release's image, pushed when it was built: this checkout cannot build it, and the
+    # emulator's ECS would start no task of it were it not in ECR.
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 0,
+                   "digest": "sha256:" + "0123456789ab" * 5 + "0123"},
+        "layers": [],
+    }  # fmt: skip
+    emulated_aws.client("ecr").put_image(
+        repositoryName=GRADING_REPOSITORY, imageTag="0123456789ab", imageManifest=json.dumps(manifest)
+    )
     pinned = same_release(emulated_aws, gradestack_grading_tag="0123456789ab")
     second = emulated_aws.run("deploy.yml", extra_vars=pinned)
     assert_ok(second)
@@ -369,6 +393,31 @@ def test_rollback_emergency_returns_to_the_previous_release(emulated_aws: Emulat
     assert now["release"] == first["release"]
     assert now["grading_image"] == first["grading_image"]
     assert now["kind"] == "rollback"
+
+
+@pytest.mark.needs(DEPLOYED)
+def test_every_call_the_deployer_made_is_allowed_by_the_deployer_policy(emulated_aws: EmulatedAws):
+    """Every API call the deploys and rollbacks above made is allowed by docs/iam/deployer-policy.json.
+
+    Which policy applies to which run: deploy.yml (all its stages, its verify stage too: the operator who
+    deploys runs it), rollback.yml and destroy.yml run as the deploying principal, whose policy this is; they
+    sign with DEPLOYER_KEY. verify.yml on its own runs as the operator's read-only checks or, in network
+    vantage, as the scheduled verifier's task role (terraform/modules/verifier grants that role its own
+    policy): those runs sign with VERIFIER_KEY and are not the deployer's. The tests' own clients (the
+    secrets the fixture stores, the conflicting role, the faults) sign with HARNESS_KEY. The destroy steps
+    come after this test.
+
+    Resource- and condition-agnostic (testsupport/iam_policy.py): this catches an action the policy lacks;
+    tests/terraform/test_iam_policy.py checks the statements' resources and conditions.
+    """
+    calls = emulated_aws.calls(DEPLOYER_KEY)
+    # The deploy made the calls that matter, so the check below cannot pass on an empty log.
+    for expected in ("sts:GetCallerIdentity", "ecs:CreateService", "ecr:PutImage", "s3:PutObject", "ssm:PutParameter"):
+        assert expected in calls, f"{expected} not among the deployer's {len(calls)} recorded calls"
+    assert emulated_aws.signing_keys() <= {DEPLOYER_KEY, VERIFIER_KEY, HARNESS_KEY}, "a request of an unknown principal"
+    policy = json.loads(DEPLOYER_POLICY.read_text())
+    missing = not_allowed(policy, calls)
+    assert missing == [], f"{DEPLOYER_POLICY.name} does not allow {len(missing)} action(s) the deploy called: {missing}"
 
 
 def test_rollback_complete_needs_confirmation(emulated_aws: EmulatedAws):
