@@ -34,7 +34,10 @@ STAMPS = (
     "db.write",  # results consumer: the submission updated, the transaction about to commit
 )
 
-# (name, from stamp, to stamp): the per-stage breakdown the API's ``timing`` shows.
+# (name, from stamp, to stamp): the per-stage breakdown the API's ``timing`` shows. The
+# stages up to "database" are a chain (each starts where the previous ends); "judge" and
+# "total" are sums of them, for comparison with the worker-alone benchmark and the user's wait.
+SUMS = ("judge", "total")
 INTERVALS = (
     ("intake", "web.received", "web.stored"),  # rate limit, validation, the inserts
     ("outbox", "web.stored", "outbox.publish"),  # commit, NOTIFY wake-up, claim
@@ -43,7 +46,9 @@ INTERVALS = (
     ("worker_setup", "worker.start", "judge.start"),  # processing result, problem from S3 (cached)
     ("compile", "judge.start", "compile.end"),
     ("tests", "compile.end", "judge.end"),
-    ("upload", "upload.start", "upload.end"),  # artifacts to S3
+    # Artifacts to S3. From judge.end, not upload.start (microseconds later), so that the
+    # stages from intake to database follow each other without a gap and add up to total.
+    ("upload", "judge.end", "upload.end"),
     ("result_publish", "upload.end", "result.publish"),
     ("broker_to_consumer", "result.publish", "consumer.received"),  # SEND, receipt, delivery
     ("database", "consumer.received", "db.write"),

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from gradestack_protocol.trace import INTERVALS, STAMPS, stamp, timing
+import itertools
+
+from gradestack_protocol.trace import INTERVALS, STAMPS, SUMS, stamp, timing
 
 
-def test_every_interval_names_known_stamps():
+def test_every_interval_names_known_stamps_and_the_stages_form_a_chain():
     assert all(start in STAMPS and end in STAMPS for _, start, end in INTERVALS)
     assert len({name for name, _, _ in INTERVALS}) == len(INTERVALS)
+    chain = [(start, end) for name, start, end in INTERVALS if name not in SUMS]
+    assert chain[0][0] == "web.received" and chain[-1][1] == "db.write"
+    assert all(previous[1] == following[0] for previous, following in itertools.pairwise(chain))
 
 
 def test_timing_in_milliseconds_for_the_stamps_present():

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 import stomp
 from gradestack_protocol.broker import BrokerConnectError, BrokerSettings, connect_with_retry
 from gradestack_protocol.messages import RESULT_QUEUE, GradingResult, MessageError
+from gradestack_protocol.trace import stamp
 from sqlalchemy.orm import Session, sessionmaker
 
 from gradestack_web.models import DONE, PROCESSING, QUEUED, Submission
@@ -39,8 +41,13 @@ log = logging.getLogger(__name__)
 APPLIED, STALE, UNKNOWN, MISMATCH = "applied", "stale", "unknown", "mismatch"
 
 
-def apply_result(session: Session, result: GradingResult) -> str:
-    """Apply one result inside the caller's transaction; return what happened."""
+def apply_result(session: Session, result: GradingResult, received_at: float | None = None) -> str:
+    """Apply one result inside the caller's transaction; return what happened.
+
+    A done result's trace is stored with this consumer's stamps added: ``consumer.received``
+    (``received_at``, when the frame reached the main loop) and ``db.write`` (now, the
+    update written, the transaction about to commit).
+    """
     submission = session.get(Submission, result.submission_id, with_for_update=True)
     if submission is None:
         return UNKNOWN
@@ -66,6 +73,10 @@ def apply_result(session: Session, result: GradingResult) -> str:
     submission.worker = result.worker
     submission.updated_at = now
     submission.finished_at = now
+    trace = dict(result.trace)
+    if received_at is not None:
+        trace["consumer.received"] = received_at
+    submission.trace = stamp(trace, "db.write")
     return APPLIED
 
 
@@ -75,7 +86,9 @@ class _QueueingListener(ReceiptListener):
         self.frames = frames
 
     def on_message(self, frame) -> None:
-        self.frames.put(frame)
+        # With its arrival time (the trace's consumer.received): the wait in this queue counts
+        # as the consumer's own time, not the broker's.
+        self.frames.put((frame, time.time()))
 
     def on_error(self, frame) -> None:
         log.warning("results: broker error: %s", frame.headers.get("message", "") or frame.body[:200])
@@ -101,13 +114,17 @@ class ResultsConsumer:
         self.db_errors = 0
         self.counts = {APPLIED: 0, STALE: 0, UNKNOWN: 0, MISMATCH: 0, "rejected": 0}
 
-    def handle(self, body: str | bytes) -> str:
-        """Validate and apply one message body; MessageError for a poison message. Retries DB errors."""
+    def handle(self, body: str | bytes, received_at: float | None = None) -> str:
+        """Validate and apply one message body; MessageError for a poison message. Retries DB errors.
+
+        ``received_at``: when the message reached this consumer (wall clock, for the trace).
+        """
+        received_at = time.time() if received_at is None else received_at
         result = GradingResult.from_json(body)
         while True:
             try:
                 with self.sessions() as session, session.begin():
-                    outcome = apply_result(session, result)
+                    outcome = apply_result(session, result, received_at)
                 break
             except Exception:
                 self.db_errors += 1
@@ -153,20 +170,20 @@ class ResultsConsumer:
             conn, listener = connected
             while not self.stop_event.is_set() and not listener.disconnected.is_set():
                 try:
-                    frame = frames.get(timeout=0.5)
+                    frame, received_at = frames.get(timeout=0.5)
                 except queue.Empty:
                     continue
-                self._process(conn, listener, frame)
+                self._process(conn, listener, frame, received_at)
             with contextlib.suppress(Exception):  # the connection may already be gone
                 conn.disconnect()
             if not self.stop_event.is_set():
                 log.warning("results: disconnected from the broker; reconnecting")
         log.info("results: consumer stopped (%s)", self.counts)
 
-    def _process(self, conn: stomp.Connection12, listener: _QueueingListener, frame) -> None:
+    def _process(self, conn: stomp.Connection12, listener: _QueueingListener, frame, received_at: float) -> None:
         ack_id = frame.headers.get("ack") or frame.headers.get("message-id")
         try:
-            self.handle(frame.body)
+            self.handle(frame.body, received_at)
         except MessageError as exc:
             self.counts["rejected"] += 1
             log.error("results: rejecting malformed message %s: %s", frame.headers.get("message-id"), exc)
