@@ -7,7 +7,7 @@ import time
 
 import pytest
 from gradestack_protocol.broker import BrokerSettings
-from gradestack_protocol.messages import RESULT_QUEUE, GradingRequest, GradingResult, TestResult
+from gradestack_protocol.messages import RESULT_QUEUE, GradingRequest, GradingResult, MessageError, TestResult
 from gradestack_protocol.trace import SUMS
 from gradestack_web.config import DatabaseSettings
 from gradestack_web.consumer import APPLIED, STALE, UNKNOWN, ResultsConsumer, apply_result
@@ -15,7 +15,7 @@ from gradestack_web.db import make_engine, make_sessionmaker
 from gradestack_web.models import OutboxMessage, Submission
 from gradestack_web.outbox import with_publish_stamp
 from gradestack_web.submissions import rejudge
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from testsupport.activemq import start_activemq
 
@@ -24,6 +24,8 @@ from .webhelp import as_user
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
 
+# handle_batch needs no broker: settings that are never connected to.
+UNUSED_BROKER = {"MQ_ENDPOINTS": "stomp://127.0.0.1:1", "MQ_USERNAME": "unused", "MQ_PASSWORD": "unused"}
 GOOD = {"problem_id": "aplusb", "language": "cpp", "source": "int main() { return 0; }\n"}
 
 
@@ -113,6 +115,33 @@ def test_the_trace_is_stored_and_its_timing_shown_to_the_owner_and_staff_only(ma
     with sessions() as session, session.begin():
         rejudge(session, [session.get(Submission, sid)])
     assert as_user(app, alice).get(f"/api/submissions/{sid}").json["timing"] == {}
+
+
+def test_results_that_arrive_together_share_one_transaction(make_app, contestant, engine, sessions):
+    a, b, c = new_submissions(make_app, contestant, 3)
+    counting = make_sessionmaker(engine)
+    commits: list[int] = []
+    event.listen(counting, "after_commit", lambda _session: commits.append(1))
+    consumer = ResultsConsumer(counting, BrokerSettings.from_env(UNUSED_BROKER))
+    batch = [
+        done(c, "AC").to_json(),
+        processing(a).to_json(),
+        "not json at all",  # poison: reported for its own message, the others still apply
+        done(a, "WA").to_json(),
+        done(b, "AC").to_json(),
+        done(a, "AC").to_json(),  # a later verdict of a: a's results keep their order, the first done wins
+    ]
+    outcomes = consumer.handle_batch([(body, time.time()) for body in batch])
+    assert [o if isinstance(o, str) else type(o).__name__ for o in outcomes] == [
+        APPLIED, APPLIED, "MessageError", APPLIED, APPLIED, STALE,
+    ]  # fmt: skip
+    assert len(commits) == 1
+    assert [state_of(sessions, sid) for sid in (a, b, c)] == [("done", "WA"), ("done", "AC"), ("done", "AC")]
+    assert consumer.counts == {"applied": 4, "stale": 1, "unknown": 0, "mismatch": 0, "rejected": 0}
+    # One message alone takes the same path; a poison one raises, as before.
+    with pytest.raises(MessageError):
+        consumer.handle("not json at all")
+    assert consumer.handle(done(a, "AC").to_json()) == STALE
 
 
 @pytest.fixture(scope="module")
