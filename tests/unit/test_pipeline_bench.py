@@ -52,3 +52,12 @@ def test_breakdown_per_stage_in_the_trace_order_over_the_submissions_that_have_i
 def test_every_source_of_a_run_is_distinct():
     assert pipeline_bench.distinct_source("a") != pipeline_bench.distinct_source("b")
     assert pipeline_bench.distinct_source("a").startswith(pipeline_bench.SOURCE)
+
+
+def test_the_moment_a_verdict_was_written_comes_from_the_trace_not_the_polling():
+    outcome = pipeline_bench.Outcome(
+        "s", "AC", seconds=1.0, started_at=100.0, finished_at=101.0, timing={"total": 250.0}
+    )
+    assert outcome.written_at == pytest.approx(100.25)
+    # Without a trace (a release before it), what the client saw.
+    assert pipeline_bench.Outcome("s", "AC", 1.0, 100.0, 101.0).written_at == pytest.approx(101.0)
