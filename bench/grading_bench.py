@@ -22,6 +22,7 @@ Not a test: it prints numbers and ratios, it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -32,8 +33,10 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -47,6 +50,7 @@ from gradestack_grading.problem_store import upload_problem  # noqa: E402
 from gradestack_protocol import GradingRequest, GradingResult, load_problem  # noqa: E402
 from gradestack_protocol.broker import BrokerSettings, connect  # noqa: E402
 from gradestack_protocol.messages import REQUEST_QUEUE, RESULT_QUEUE  # noqa: E402
+from gradestack_protocol.trace import timing  # noqa: E402
 
 from testsupport.activemq import start_activemq  # noqa: E402
 from testsupport.moto import start_moto  # noqa: E402
@@ -161,17 +165,53 @@ class _Done(stomp.ConnectionListener):
     def __init__(self, wanted: set[str]) -> None:
         self.wanted = wanted
         self.done: dict[str, str] = {}
+        self.timing: dict[str, dict[str, float]] = {}  # the worker's stages, from the result's trace
         self.finished = threading.Event()
 
     def on_message(self, frame) -> None:
         result = GradingResult.from_json(frame.body)
         if result.state == "done" and result.submission_id in self.wanted:
             self.done[result.submission_id] = result.verdict or ""
+            self.timing[result.submission_id] = timing(result.trace)
             if len(self.done) == len(self.wanted):
                 self.finished.set()
 
 
-def bench_worker(jobs: int, concurrency: int, *, broker, moto, bucket: str, tmp: Path) -> dict:
+@contextlib.contextmanager
+def worker_stack(tmp: Path) -> Iterator[tuple[Any, Any, str]]:
+    """A private ActiveMQ and moto S3 with a grading bucket holding problems/aplusb: (broker, moto, bucket)."""
+    broker = start_activemq(tmp / "broker")
+    moto = start_moto(tmp)
+    try:
+        kwargs = {"endpoint_url": moto.endpoint, "region_name": "ap-northeast-2"}
+        s3 = boto3.client("s3", aws_access_key_id="bench", aws_secret_access_key="bench", **kwargs)  # noqa: S106
+        bucket = f"grading-bench-{uuid.uuid4().hex[:6]}"
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+        upload_problem(s3, bucket, APLUSB)
+        yield broker, moto, bucket
+    finally:
+        broker.stop()
+        moto.process.terminate()
+        moto.process.wait(timeout=30)
+
+
+def measure_worker_alone(jobs: int, concurrency: int, singles: int = 0) -> dict:
+    """The worker alone, in a stack of its own: throughput of ``jobs`` at once and ``singles`` one-at-a-time latencies.
+
+    What bench/pipeline_bench.py compares the deployed pipeline with, in the same run.
+    """
+    with tempfile.TemporaryDirectory() as tmp_name, worker_stack(Path(tmp_name)) as (broker, moto, bucket):
+        return bench_worker(
+            jobs, concurrency, broker=broker, moto=moto, bucket=bucket, tmp=Path(tmp_name), singles=singles
+        )
+
+
+def bench_worker(jobs: int, concurrency: int, *, broker, moto, bucket: str, tmp: Path, singles: int = 0) -> dict:
+    """Throughput: ``jobs`` distinct aplusb C submissions published at once, first send to last done result.
+
+    ``singles``: as many more, one at a time, each timed from its send to its done result
+    (the worker's own latency, broker round trips included).
+    """
     health_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MQ_"))}
     env |= broker.endpoints_env() | moto.client_env()
@@ -197,32 +237,50 @@ def bench_worker(jobs: int, concurrency: int, *, broker, moto, bucket: str, tmp:
         # Warm-up job: problem download, supervisor build, first compile.
         warm = f"warm-{uuid.uuid4().hex[:8]}"
         _publish_and_wait(settings, [warm], source)
+        latencies, judge_ms = [], []
+        for i in range(singles):
+            sid = f"single-{concurrency}-{i}-{uuid.uuid4().hex[:6]}"
+            seconds, verdicts, timings = _publish_and_wait(settings, [sid], source)
+            if set(verdicts.values()) != {"AC"}:
+                raise SystemExit(f"unexpected verdicts: {verdicts}")
+            latencies.append(seconds)
+            judge_ms.append(timings[sid]["judge"])
         ids = [f"bench-{concurrency}-{i}-{uuid.uuid4().hex[:6]}" for i in range(jobs)]
-        elapsed, verdicts = _publish_and_wait(settings, ids, source)
+        elapsed, verdicts, _ = _publish_and_wait(settings, ids, source)
     finally:
         worker.terminate()
         worker.wait(timeout=60)
         log.close()
     if set(verdicts.values()) != {"AC"}:
         raise SystemExit(f"unexpected verdicts: {verdicts}")
-    return {"concurrency": concurrency, "jobs": jobs, "seconds": elapsed, "per_second": jobs / elapsed}
+    return {
+        "concurrency": concurrency,
+        "jobs": jobs,
+        "seconds": elapsed,
+        "per_second": jobs / elapsed,
+        "single_seconds": latencies,
+        "single_judge_ms": judge_ms,
+    }
 
 
-def _publish_and_wait(settings: BrokerSettings, ids: list[str], source: str) -> tuple[float, dict[str, str]]:
+def _publish_and_wait(
+    settings: BrokerSettings, ids: list[str], source: str
+) -> tuple[float, dict[str, str], dict[str, dict[str, float]]]:
     listener = _Done(set(ids))
     results = connect(settings, listener=listener)
     results.subscribe(RESULT_QUEUE, id="bench", ack="auto")
     sender = connect(settings)
     started = time.perf_counter()
     for sid in ids:
-        request = GradingRequest(sid, "aplusb", "c", source, datetime.now(UTC).isoformat())
+        # Distinct sources, as users send them (the pipeline benchmark does the same).
+        request = GradingRequest(sid, "aplusb", "c", f"{source}\n/* {sid} */\n", datetime.now(UTC).isoformat())
         sender.send(REQUEST_QUEUE, request.to_json(), headers={"persistent": "true"})
     if not listener.finished.wait(600):
         raise SystemExit(f"only {len(listener.done)} of {len(ids)} results arrived")
     elapsed = time.perf_counter() - started
     sender.disconnect()
     results.disconnect()
-    return elapsed, listener.done
+    return elapsed, listener.done, listener.timing
 
 
 def main() -> int:
@@ -253,28 +311,17 @@ def main() -> int:
         f"sandbox {run['sandbox_ms']:.2f} ms, overhead {run['overhead_ms']:.2f} ms (goal < 5 ms)"
     )
     if not args.skip_worker:
-        with tempfile.TemporaryDirectory() as tmp_name:
-            tmp = Path(tmp_name)
-            broker = start_activemq(tmp / "broker")
-            moto = start_moto(tmp)
-            try:
-                kwargs = {"endpoint_url": moto.endpoint, "region_name": "ap-northeast-2"}
-                s3 = boto3.client("s3", aws_access_key_id="bench", aws_secret_access_key="bench", **kwargs)  # noqa: S106
-                bucket = f"grading-bench-{uuid.uuid4().hex[:6]}"
-                s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
-                upload_problem(s3, bucket, APLUSB)
-                report["throughput"] = []
-                for concurrency in (1, 2):
-                    result = bench_worker(args.jobs, concurrency, broker=broker, moto=moto, bucket=bucket, tmp=tmp)
-                    report["throughput"].append(result)
-                    print(
-                        f"worker throughput, concurrency {concurrency}: {result['jobs']} aplusb C submissions "
-                        f"in {result['seconds']:.1f} s = {result['per_second']:.2f} submissions/s"
-                    )
-            finally:
-                broker.stop()
-                moto.process.terminate()
-                moto.process.wait(timeout=30)
+        with tempfile.TemporaryDirectory() as tmp_name, worker_stack(Path(tmp_name)) as (broker, moto, bucket):
+            report["throughput"] = []
+            for concurrency in (1, 2):
+                result = bench_worker(
+                    args.jobs, concurrency, broker=broker, moto=moto, bucket=bucket, tmp=Path(tmp_name)
+                )
+                report["throughput"].append(result)
+                print(
+                    f"worker throughput, concurrency {concurrency}: {result['jobs']} aplusb C submissions "
+                    f"in {result['seconds']:.1f} s = {result['per_second']:.2f} submissions/s"
+                )
         t1, t2 = (r["per_second"] for r in report["throughput"])
         print(f"concurrency 2 / concurrency 1: {t2 / t1:.2f}x on {os.cpu_count()} CPUs")
     print(json.dumps(report, indent=2))

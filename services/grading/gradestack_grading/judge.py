@@ -27,6 +27,7 @@ import json
 import os
 import signal
 import threading
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -88,10 +89,14 @@ class JudgeReport:
     # IE because the host failed (sandbox.SandboxHostError), not the judge's logic: the
     # worker judges again or hands the job back. Internal, never serialised.
     host_failure: bool = False
+    # Wall-clock stamps (judge.start, compile.end, judge.end) for the submission's trace
+    # (gradestack_protocol.trace). Internal, never serialised into the report.
+    stamps: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self, with_outputs: bool = False) -> dict:
         body = asdict(self)
         body.pop("host_failure")
+        body.pop("stamps")
         if not with_outputs:
             for test in body["tests"]:
                 test.pop("output_excerpt", None)
@@ -170,15 +175,24 @@ class Judge:
 
     def judge(self, problem: Problem, language: str, source: str, short_circuit: bool = False) -> JudgeReport:
         report = JudgeReport(problem=problem.id, language=language, verdict="IE")
+        report.stamps["judge.start"] = time.time()
+        try:
+            self._judge(report, problem, language, source, short_circuit)
+        finally:
+            report.stamps["judge.end"] = time.time()
+        return report
+
+    def _judge(self, report: JudgeReport, problem: Problem, language: str, source: str, short_circuit: bool) -> None:
         lang = self.languages.get(language)
         if lang is None:
             report.detail = f"unknown language {language!r}"
-            return report
+            return
         try:
             with JobDir(self.slot, self.config.work_dir) as job:
                 program = self._build(job, lang, source.encode("utf-8"), report)
+                report.stamps["compile.end"] = time.time()
                 if program is None:
-                    return report
+                    return
                 checker_program = self._checker(problem) if problem.checker.type == "custom" else None
                 self._run_tests(job, problem, lang, program, checker_program, short_circuit, report)
         except (sandbox.SandboxError, WorkspaceError, OSError) as exc:
@@ -187,7 +201,6 @@ class Judge:
             report.host_failure = isinstance(exc, sandbox.SandboxHostError) or (
                 isinstance(exc, OSError) and sandbox.is_host_errno(exc.errno)
             )
-        return report
 
     def _build(self, job: JobDir, lang: Language, source: bytes, report: JudgeReport) -> list[str] | None:
         """Compile (or syntax-check) the source; on failure fill ``report`` with CE and return None."""

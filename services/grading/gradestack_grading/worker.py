@@ -60,6 +60,7 @@ from gradestack_protocol.artifacts import (
 )
 from gradestack_protocol.broker import connect_with_retry
 from gradestack_protocol.messages import DEAD_LETTER_QUEUE, REQUEST_QUEUE, RESULT_QUEUE
+from gradestack_protocol.trace import stamp
 
 from gradestack_grading import health, slots, telemetry, watchdog
 from gradestack_grading.config import ConfigError, WorkerConfig
@@ -343,6 +344,7 @@ class Worker:
             return submission_id is not None and submission_id in self._done
 
     def _handle(self, delivery: Delivery, judge: Judge) -> None:
+        started_at = time.time()  # wall clock: a trace stamp (gradestack_protocol.trace)
         attempt = delivery.attempt
         ids = _ids_from(delivery.body)
         if delivery.headers.get("redelivered") == "true":
@@ -407,16 +409,25 @@ class Worker:
                 self._resend(delivery, attempt + 1, delay_ms=1000 * 2**attempt)
             return
         judge_ms = int((time.monotonic() - started) * 1000)
-        prefix = self._store_artifacts(request, report, attempt)
-        self._publish_result(_result_from(request, report, prefix, self.config.worker_id))
-        self._remember_done(request.submission_id)
-        self._ack(delivery)
-        wait_ms = _queue_wait_ms(delivery)
+        trace = {**request.trace, "worker.received": delivery.received_at, "worker.start": started_at}
+        self._finish(delivery, request, report, attempt, trace)
         log.info("job done", extra={"fields": {**fields, "verdict": report.verdict, "judge_ms": judge_ms}})
         self.counters.verdict(report.verdict)
+        wait_ms = _queue_wait_ms(delivery)
         telemetry.emit_metrics(
             telemetry.emf_record(report.verdict, judge_ms, wait_ms, submission_id=request.submission_id)
         )
+
+    def _finish(
+        self, delivery: Delivery, request: GradingRequest, report: JudgeReport, attempt: int, trace: dict[str, float]
+    ) -> None:
+        """Store the artifacts, publish the done result with the trace, then ack the request."""
+        trace = {**trace, **report.stamps, "upload.start": time.time()}
+        prefix = self._store_artifacts(request, report, attempt)
+        trace["upload.end"] = time.time()
+        self._publish_result(_result_from(request, report, prefix, self.config.worker_id, trace))
+        self._remember_done(request.submission_id)
+        self._ack(delivery)
 
     def _judge(self, request: GradingRequest, judge: Judge) -> JudgeReport:
         try:
@@ -534,8 +545,14 @@ def _queue_wait_ms(delivery: Delivery) -> int | None:
         return None
 
 
-def _result_from(request: GradingRequest, report: JudgeReport, prefix: str, worker_id: str) -> GradingResult:
-    """The published result: only what the problem's feedback policy lets a contestant see."""
+def _result_from(
+    request: GradingRequest, report: JudgeReport, prefix: str, worker_id: str, trace: dict[str, float] | None = None
+) -> GradingResult:
+    """The published result: only what the problem's feedback policy lets a contestant see.
+
+    ``trace`` is the request's with the worker's stamps; ``result.publish`` is added here,
+    the last moment before the result is sent.
+    """
     return GradingResult(
         submission_id=request.submission_id,
         problem_id=request.problem_id,
@@ -551,6 +568,7 @@ def _result_from(request: GradingRequest, report: JudgeReport, prefix: str, work
         artifacts_prefix=prefix,
         worker=worker_id,
         emitted_at=now_iso(),
+        trace=stamp(trace if trace is not None else request.trace, "result.publish"),
     )
 
 

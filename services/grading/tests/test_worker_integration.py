@@ -246,12 +246,23 @@ def results(broker) -> Iterator[Results]:
     collector.close()
 
 
-def send_requests(broker: ActiveMQServer, jobs: list[tuple[str, str, str, str]], raw: list[str] = ()) -> None:
-    """jobs: (submission_id, problem_id, language, source); raw: bodies sent as they are."""
+def send_requests(
+    broker: ActiveMQServer,
+    jobs: list[tuple[str, str, str, str]],
+    raw: list[str] = (),
+    traced: frozenset[str] = frozenset(),
+) -> None:
+    """jobs: (submission_id, problem_id, language, source); raw: bodies sent as they are.
+
+    The requests of ``traced`` submissions carry a trace, as the web tier's outbox sends them.
+    """
     conn = connect(BrokerSettings.from_env(broker.endpoints_env()))
     try:
         for submission_id, problem_id, language, source in jobs:
-            request = GradingRequest(submission_id, problem_id, language, source, datetime.now(UTC).isoformat())
+            trace = {"web.received": time.time(), "outbox.publish": time.time()} if submission_id in traced else {}
+            request = GradingRequest(
+                submission_id, problem_id, language, source, datetime.now(UTC).isoformat(), trace=trace
+            )
             conn.send(REQUEST_QUEUE, request.to_json(), headers={"persistent": "true"}, receipt=submission_id)
         for body in raw:
             conn.send(REQUEST_QUEUE, body, headers={"persistent": "true"})
@@ -298,9 +309,17 @@ def test_n_jobs_in_n_results_out(start_worker, results, broker, moto_server, buc
         new_id("pair-ac"): ("pair-sum", "ac.py", "AC"),
         new_id("pair-wa"): ("pair-sum", "wa.cpp", "WA"),
     }
-    send_requests(broker, [(sid, p, *solution(p, name)) for sid, (p, name, _) in cases.items()])
+    traced = frozenset(sid for sid in cases if sid.startswith(("ac-c", "ce")))
+    send_requests(broker, [(sid, p, *solution(p, name)) for sid, (p, name, _) in cases.items()], traced=traced)
     done = results.wait_done(list(cases))
     assert {sid: r.verdict for sid, r in done.items()} == {sid: v for sid, (_, _, v) in cases.items()}
+    # The trace: the request's stamps passed on, the worker's added in the order they happen
+    # (one host's wall clock); a request without a trace (an older web tier) still gets the worker's.
+    worker_stamps = ["worker.received", "worker.start", "judge.start", "compile.end", "judge.end"]
+    worker_stamps += ["upload.start", "upload.end", "result.publish"]
+    for sid, result in done.items():
+        expected = (["web.received", "outbox.publish"] if sid in traced else []) + worker_stamps
+        assert sorted(result.trace, key=result.trace.__getitem__) == expected, (sid, result.trace)
     for sid in cases:
         states = [r.state for r in results.results if r.submission_id == sid]
         assert states.index("processing") < states.index("done"), states

@@ -24,6 +24,7 @@ import contextlib
 import logging
 import os
 import random
+import socket
 import ssl
 import threading
 import time
@@ -33,6 +34,8 @@ from urllib.parse import urlsplit
 
 import stomp
 import stomp.exception
+
+log = logging.getLogger(__name__)
 
 DEFAULT_HEARTBEAT_MS = 10_000
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -181,6 +184,25 @@ def _open(endpoint: Endpoint, settings: BrokerSettings, timeout: float) -> stomp
     return conn
 
 
+def _no_delay(conn: stomp.Connection12) -> None:
+    """Turn Nagle's algorithm off on the connection's socket (plain or TLS).
+
+    STOMP frames are small and come in runs: the outbox's BEGIN, SEND and COMMIT, a
+    worker's results. With Nagle each frame after the first waits for the broker's ACK of
+    the one before, which the broker delays (40 ms on Linux) because it has nothing to
+    answer with. Measured against ActiveMQ: a transactional send to the consumer's receipt
+    took 49 ms, 3.7 ms with TCP_NODELAY; it was the largest stage but the judge of one
+    submission through the local deployment (bench/pipeline_bench.py, broker_to_worker).
+    """
+    sock = getattr(conn.transport, "socket", None)
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError as exc:  # only slower, never wrong: say so and carry on
+        log.warning("broker: cannot set TCP_NODELAY (%s); small frames may wait for delayed ACKs", exc)
+
+
 def _close_quietly(conn: stomp.Connection12) -> None:
     # Best effort cleanup of a connection that never came up.
     with contextlib.suppress(Exception):
@@ -222,6 +244,7 @@ def connect(
             stomp_log.removeHandler(transport_error)
         probe.done.wait(timeout)
         if conn.is_connected():
+            _no_delay(conn)
             conn.remove_listener("gradestack-connect-probe")
             if listener is not None:
                 conn.set_listener("gradestack", listener)

@@ -12,6 +12,7 @@ guessing.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -35,6 +36,8 @@ STATES = ("queued", "processing", "done")
 FINAL_VERDICTS = ("AC", "WA", "TLE", "MLE", "OLE", "RTE", "IR", "CE", "IE")
 TEST_VERDICTS = ("AC", "WA", "TLE", "MLE", "OLE", "RTE", "IR", "IE", "SC")
 
+MAX_TRACE_STAMPS = 32
+_TRACE_STAMP = re.compile(r"^[a-z][a-z0-9_.]{0,39}$")
 _SUBMISSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 PROBLEM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -73,6 +76,34 @@ def _decode(raw: bytes | str, schema: str) -> dict[str, Any]:
     return payload
 
 
+def validate_trace(value: Any) -> dict[str, float]:
+    """A ``trace`` (stage name -> epoch seconds, see ``gradestack_protocol.trace``) as a plain dict of floats."""
+    if not isinstance(value, dict):
+        raise MessageError("field 'trace' must be an object of stage name -> epoch seconds")
+    if len(value) > MAX_TRACE_STAMPS:
+        raise MessageError(f"field 'trace' has {len(value)} stamps, the limit is {MAX_TRACE_STAMPS}")
+    trace: dict[str, float] = {}
+    for name, at in value.items():
+        if not isinstance(name, str) or not _TRACE_STAMP.match(name):
+            raise MessageError(f"trace stamp name {str(name)[:50]!r} must be 1-40 characters of [a-z0-9_.]")
+        if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at) or at < 0:
+            raise MessageError(f"trace stamp {name!r} must be non-negative epoch seconds")
+        trace[name] = float(at)
+    return trace
+
+
+def _optional_trace(payload: dict[str, Any]) -> dict[str, float]:
+    # Optional both ways: a message of a release before tracing has none.
+    return validate_trace(payload.get("trace", {}))
+
+
+def _with_trace(body: dict[str, Any]) -> dict[str, Any]:
+    # An empty trace is left out, so an untraced message is byte for byte what it was before.
+    if not body.get("trace"):
+        body.pop("trace", None)
+    return body
+
+
 def validate_submission_id(value: str) -> str:
     if not _SUBMISSION_ID.match(value):
         raise MessageError("submission_id must be 1-64 characters of [A-Za-z0-9_-], starting alphanumeric")
@@ -95,10 +126,13 @@ class GradingRequest:
     source: str
     submitted_at: str
     short_circuit: bool = False
+    # Stage -> epoch seconds (gradestack_protocol.trace). Not part of the hash: a dict.
+    trace: dict[str, float] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         validate_submission_id(self.submission_id)
         validate_problem_id(self.problem_id)
+        object.__setattr__(self, "trace", validate_trace(self.trace))
         if self.language not in LANGUAGES:
             raise MessageError(f"language must be one of {', '.join(LANGUAGES)}, got {self.language!r}")
         size = len(self.source.encode("utf-8"))
@@ -108,7 +142,7 @@ class GradingRequest:
             raise MessageError(f"source is {size} bytes, the limit is {MAX_SOURCE_BYTES}")
 
     def to_json(self) -> str:
-        return json.dumps({"schema": REQUEST_SCHEMA, "version": SCHEMA_VERSION, **asdict(self)})
+        return json.dumps({"schema": REQUEST_SCHEMA, "version": SCHEMA_VERSION, **_with_trace(asdict(self))})
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> GradingRequest:
@@ -123,6 +157,7 @@ class GradingRequest:
             source=_require(payload, "source", str),
             submitted_at=_require(payload, "submitted_at", str),
             short_circuit=short_circuit,
+            trace=_optional_trace(payload),
         )
 
 
@@ -186,10 +221,13 @@ class GradingResult:
     artifacts_prefix: str = ""
     worker: str = ""
     emitted_at: str = ""
+    # The request's trace with the worker's stamps added (gradestack_protocol.trace).
+    trace: dict[str, float] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         validate_submission_id(self.submission_id)
         validate_problem_id(self.problem_id)
+        object.__setattr__(self, "trace", validate_trace(self.trace))
         if self.state not in ("processing", "done"):
             raise MessageError(f"state must be 'processing' or 'done', got {self.state!r}")
         if self.state == "done" and self.verdict not in FINAL_VERDICTS:
@@ -202,7 +240,7 @@ class GradingResult:
     def to_json(self) -> str:
         body = asdict(self)
         body["tests"] = [asdict(t) for t in self.tests]
-        return json.dumps({"schema": RESULT_SCHEMA, "version": SCHEMA_VERSION, **body})
+        return json.dumps({"schema": RESULT_SCHEMA, "version": SCHEMA_VERSION, **_with_trace(body)})
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> GradingResult:
@@ -225,4 +263,5 @@ class GradingResult:
             artifacts_prefix=_require(payload, "artifacts_prefix", str),
             worker=_require(payload, "worker", str),
             emitted_at=_require(payload, "emitted_at", str),
+            trace=_optional_trace(payload),
         )

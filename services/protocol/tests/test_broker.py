@@ -199,6 +199,7 @@ def test_tls_endpoint_connects_when_the_ca_is_trusted(tls_stomp_server: tuple[in
     conn = connect(BrokerSettings.from_env(env), timeout=3)
     try:
         assert conn.is_connected()
+        assert conn.transport.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     finally:
         conn.disconnect()
 
@@ -228,6 +229,8 @@ def test_connect_fails_over_to_the_next_endpoint(activemq_server) -> None:
         conn.send(queue, "ping", headers={"persistent": "true"})
         assert collector.event.wait(10)
         assert collector.bodies == ["ping"]
+        # Nagle off: a run of small frames (BEGIN, SEND, COMMIT) must not wait for delayed ACKs.
+        assert conn.transport.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     finally:
         conn.disconnect()
 

@@ -103,3 +103,54 @@ def test_hidden_tests_carry_no_detail_on_either_side_of_the_queue():
         test["detail"] = "exit code 3"
     received = GradingResult.from_json(json.dumps(payload))
     assert [(t.detail, t.visible) for t in received.tests] == [("", False), ("", False)]
+
+
+def test_trace_is_optional_both_ways():
+    # A message of a release before tracing (no 'trace') is valid and gets an empty trace.
+    request = GradingRequest.from_json(json.dumps(_request()))
+    assert request.trace == {}
+    # Untraced messages are serialised exactly as before: no 'trace' key for an old receiver.
+    assert "trace" not in json.loads(request.to_json())
+    assert "trace" not in json.loads(GradingResult(submission_id="1", problem_id="p", state="processing").to_json())
+    # A traced message carries every field an old receiver requires, unchanged; it ignores 'trace'.
+    traced = json.loads(
+        GradingRequest.from_json(json.dumps(_request(trace={"web.received": 1_700_000_000.25}))).to_json()
+    )
+    assert traced.pop("trace") == {"web.received": 1_700_000_000.25}
+    assert traced == {**_request(), "short_circuit": False}
+
+
+def test_trace_round_trips_in_request_and_result():
+    trace = {"web.received": 1_700_000_000, "web.stored": 1_700_000_000.003, "outbox.publish": 1_700_000_000.0101}
+    request = GradingRequest.from_json(json.dumps(_request(trace=trace)))
+    assert request.trace == trace
+    assert all(isinstance(at, float) for at in request.trace.values())
+    assert GradingRequest.from_json(request.to_json()) == request
+    result = GradingResult(
+        submission_id="42", problem_id="a-plus-b", state="done", verdict="AC", trace={**trace, "judge.end": 1.7e9 + 1}
+    )
+    assert GradingResult.from_json(result.to_json()) == result
+    # A result from a worker before tracing (no 'trace') is valid.
+    payload = json.loads(result.to_json())
+    del payload["trace"]
+    assert GradingResult.from_json(json.dumps(payload)).trace == {}
+
+
+@pytest.mark.parametrize(
+    ("trace", "message"),
+    [
+        ([1.0], "must be an object"),
+        ({"Web Received": 1.0}, "must be 1-40 characters"),
+        ({"web.received": "now"}, "non-negative epoch seconds"),
+        ({"web.received": True}, "non-negative epoch seconds"),
+        ({"web.received": -1.0}, "non-negative epoch seconds"),
+        ({f"s{i}": 1.0 for i in range(33)}, "the limit is 32"),
+    ],
+)
+def test_malformed_traces_are_rejected(trace, message):
+    with pytest.raises(MessageError, match=message):
+        GradingRequest.from_json(json.dumps(_request(trace=trace)))
+    payload = json.loads(GradingResult(submission_id="1", problem_id="p", state="processing").to_json())
+    payload["trace"] = trace
+    with pytest.raises(MessageError, match=message):
+        GradingResult.from_json(json.dumps(payload))

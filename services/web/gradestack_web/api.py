@@ -11,9 +11,11 @@ cross-origin without a CORS preflight that this app never grants; forms use toke
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
+from gradestack_protocol.trace import timing
 from sqlalchemy import select
 
 from gradestack_web.auth import current_user, is_staff, may_see_problem, may_see_submission
@@ -74,6 +76,7 @@ def _parse_submission() -> SubmissionInput:
 
 @bp.post("/submissions")
 def create():
+    received_at = time.time()  # the trace's web.received: before authentication and parsing
     user = current_user()
     if user is None:
         response = error_response(
@@ -82,7 +85,7 @@ def create():
         response.headers["WWW-Authenticate"] = 'Bearer realm="gradestack"'
         return response
     try:
-        submission = submit(_parse_submission(), user)
+        submission = submit(_parse_submission(), user, received_at)
     except RateLimitedError as exc:
         response = error_response(exc.status, str(exc))
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -103,6 +106,9 @@ def get_submission(submission_id: str):
     if submission is None or not may_see_submission(current_user(), submission):
         return error_response(404, f"unknown submission {submission_id[:64]!r}")
     author = db().get(User, submission.user_id) if submission.user_id is not None else None
-    response = jsonify(to_json(submission, username=author.username if author else ""))
+    body = to_json(submission, username=author.username if author else "")
+    # Only here, past may_see_submission: the owner and staff see where the time went.
+    body["timing"] = timing(submission.trace)
+    response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import request
 
@@ -20,12 +21,15 @@ class RateLimitedError(SubmissionError):
         self.retry_after = retry_after
 
 
-def submit(data: SubmissionInput, user: User) -> Submission:
+def submit(data: SubmissionInput, user: User, received_at: float | None = None) -> Submission:
     """Rate-limit, validate, then commit the submission with its outbox row (or nothing).
 
     The limit is per account, not per address: a contest hall behind one NAT address is
     many contestants, and one contestant cannot escape it by changing address.
+    ``received_at``: when the request reached the app (wall clock; default now), the
+    first stamp of the submission's trace.
     """
+    received_at = time.time() if received_at is None else received_at
     settings = services().settings
     session = db()
     client = request.remote_addr or "unknown"
@@ -38,7 +42,7 @@ def submit(data: SubmissionInput, user: User) -> Submission:
         if not allowed:
             raise RateLimitedError(retry_after)
     try:
-        submission = create_submission(session, settings, data, client, user)
+        submission = create_submission(session, settings, data, client, user, received_at=received_at)
         session.commit()
     except SubmissionError:
         session.rollback()

@@ -52,6 +52,8 @@ class Submission(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Stage -> epoch seconds of the last grading (gradestack_protocol.trace); NULL before tracing.
+    trace: Mapped[dict[str, float] | None] = mapped_column(JSONB, nullable=True)
 
     __table_args__ = (
         Index("ix_submissions_created_at", "created_at"),

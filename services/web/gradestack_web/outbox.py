@@ -23,11 +23,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import stomp
 from gradestack_protocol.broker import BrokerConnectError, BrokerSettings, connect_with_retry
+from gradestack_protocol.messages import GradingRequest, MessageError
+from gradestack_protocol.trace import stamp
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -90,6 +93,21 @@ class ReceiptListener(stomp.ConnectionListener):
     def on_disconnected(self) -> None:
         self.disconnected.set()
         self._fail_all("disconnected from the broker")
+
+
+def with_publish_stamp(payload: str, at: float) -> str:
+    """The grading request ``payload`` with ``outbox.publish`` added to its trace.
+
+    The stored row is left as it was written. A payload that does not parse (none of this
+    app's rows; a row written by hand) is sent unchanged: the worker dead-letters it with
+    the reason, as it would have anyway, instead of the publisher stalling on it.
+    """
+    try:
+        request = GradingRequest.from_json(payload)
+    except MessageError as exc:
+        log.warning("outbox: sending a request without a trace stamp: %s", exc)
+        return payload
+    return replace(request, trace=stamp(request.trace, "outbox.publish", at)).to_json()
 
 
 class OutboxWakeup:
@@ -233,12 +251,13 @@ class OutboxPublisher:
         transaction = f"outbox-{uuid.uuid4().hex}"
         receipt = f"{transaction}-commit"
         event, errors = self._listener.expect(receipt)
+        sent_at = time.time()
         try:
             self._conn.begin(transaction=transaction)
             for row in rows:
                 self._conn.send(
                     row.destination,
-                    row.payload,
+                    with_publish_stamp(row.payload, sent_at),
                     content_type="application/json",
                     headers={
                         "persistent": "true",

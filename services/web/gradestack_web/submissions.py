@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gradestack_protocol.messages import REQUEST_QUEUE, GradingRequest
+from gradestack_protocol.trace import stamp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -59,9 +60,18 @@ def validate(session: Session, settings: Settings, data: SubmissionInput, staff:
 
 
 def create_submission(
-    session: Session, settings: Settings, data: SubmissionInput, client_ip: str, user: User
+    session: Session,
+    settings: Settings,
+    data: SubmissionInput,
+    client_ip: str,
+    user: User,
+    *,
+    received_at: float | None = None,
 ) -> Submission:
-    """Insert the submission and its grading request; the caller's transaction commits both or neither."""
+    """Insert the submission and its grading request; the caller's transaction commits both or neither.
+
+    ``received_at`` (wall clock) starts the request's trace (gradestack_protocol.trace).
+    """
     problem = validate(session, settings, data, staff=user.is_staff)
     submission_id = uuid.uuid4().hex
     now = datetime.now(UTC)
@@ -79,17 +89,18 @@ def create_submission(
     )
     session.add(submission)
     session.flush()  # the outbox row references the submission
-    session.add(_grading_request(submission, now))
+    session.add(_grading_request(submission, now, {} if received_at is None else {"web.received": received_at}))
     return submission
 
 
-def _grading_request(submission: Submission, now: datetime) -> OutboxMessage:
+def _grading_request(submission: Submission, now: datetime, trace: dict[str, float]) -> OutboxMessage:
     request = GradingRequest(
         submission_id=submission.id,
         problem_id=submission.problem_id,
         language=submission.language,
         source=submission.source,
         submitted_at=now.isoformat(),
+        trace=stamp(trace, "web.stored"),
     )
     return OutboxMessage(submission_id=submission.id, destination=REQUEST_QUEUE, payload=request.to_json())
 
@@ -112,8 +123,9 @@ def rejudge(session: Session, submissions: list[Submission]) -> int:
         submission.artifacts_prefix = ""
         submission.worker = ""
         submission.finished_at = None
+        submission.trace = None
         submission.updated_at = now
-        session.add(_grading_request(submission, now))
+        session.add(_grading_request(submission, now, {}))
     return len(submissions)
 
 

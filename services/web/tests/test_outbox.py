@@ -9,7 +9,7 @@ import pytest
 from gradestack_protocol.broker import BrokerSettings
 from gradestack_protocol.messages import REQUEST_QUEUE, GradingRequest
 from gradestack_web.models import OutboxMessage, RateLimit
-from gradestack_web.outbox import OutboxPublisher
+from gradestack_web.outbox import OutboxPublisher, with_publish_stamp
 from sqlalchemy import func, select
 
 from testsupport.activemq import start_activemq
@@ -84,6 +84,11 @@ def test_broker_outage_delays_but_never_loses_or_duplicates(make_app, contestant
     assert len(rows) == 15
     assert {row.submission_id for row in rows} == set(ids)
     assert all(json.loads(row.payload)["submission_id"] == row.submission_id for row in rows)
+    # The trace: the web app's stamps are stored with the row, the publisher's is added on the way out.
+    assert all(set(json.loads(row.payload)["trace"]) == {"web.received", "web.stored"} for row in rows)
+    for frame in frames:
+        trace = GradingRequest.from_json(frame.body).trace
+        assert sorted(trace, key=trace.__getitem__) == ["web.received", "web.stored", "outbox.publish"], trace
 
 
 def test_two_publishers_never_send_a_row_twice(make_app, contestant, sessions, broker):
@@ -154,3 +159,11 @@ def test_a_committed_row_wakes_the_publisher_without_polling(make_app, contestan
     assert not thread.is_alive(), "stop() is seen within seconds, whatever the poll interval"
     frames = drain(settings, REQUEST_QUEUE, expect=ids, key=submission_of)
     assert sorted(submission_of(f) for f in frames if submission_of(f) in ids) == sorted(ids)
+
+
+def test_the_publish_stamp_leaves_an_unparsable_payload_as_it_is():
+    request = GradingRequest("s1", "aplusb", "c", "int main(){}", "2026-11-30T00:00:00Z", trace={"web.stored": 1.0})
+    stamped = GradingRequest.from_json(with_publish_stamp(request.to_json(), 2.5))
+    assert stamped.trace == {"web.stored": 1.0, "outbox.publish": 2.5}
+    # Not a grading request: sent unchanged, for the worker to dead-letter with its reason.
+    assert with_publish_stamp('{"schema": "other"}', 2.5) == '{"schema": "other"}'
