@@ -181,7 +181,44 @@ def _open(endpoint: Endpoint, settings: BrokerSettings, timeout: float) -> stomp
     if endpoint.tls:
         host_port = (endpoint.host, endpoint.port)
         conn.set_ssl(for_hosts=[host_port], ca_certs=_ca_bundle(settings), ssl_version=ssl.PROTOCOL_TLS_CLIENT)
+        _bound_tls_close(conn.transport)
     return conn
+
+
+# How long the TLS close handshake may wait for a broker that does not answer.
+TLS_CLOSE_GRACE_S = 2.0
+
+
+def _bound_tls_close(transport: object) -> None:
+    """Let a TLS connection to a broker that stopped answering end, so its owner reconnects.
+
+    On a heart-beat timeout stomp.py (9.0) closes the socket with a blocking TLS close
+    handshake and no timeout: against a broker that is frozen or cut off by the network,
+    that handshake waits for ever, so neither on_heartbeat_timeout nor on_disconnected is
+    ever called. A worker then stays connected and ready on a dead connection and grades
+    nothing (seen in the worker tests once they ran over TLS, as Amazon MQ requires). Over
+    plain STOMP the socket is only shut down and this never happens. The handshake still
+    runs; after TLS_CLOSE_GRACE_S the TCP socket under it is shut down, which ends it.
+    """
+    original = transport.disconnect_socket  # type: ignore[attr-defined]
+
+    def disconnect_socket() -> None:
+        sock = getattr(transport, "socket", None)
+        timer = threading.Timer(TLS_CLOSE_GRACE_S, _shutdown_quietly, args=(sock,))
+        timer.daemon = True
+        timer.start()
+        try:
+            original()
+        finally:
+            timer.cancel()
+
+    transport.disconnect_socket = disconnect_socket  # type: ignore[attr-defined]
+
+
+def _shutdown_quietly(sock: socket.socket | None) -> None:
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _no_delay(conn: stomp.Connection12) -> None:

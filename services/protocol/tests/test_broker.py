@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import signal
 import socket
 import ssl
 import threading
@@ -24,6 +25,7 @@ from gradestack_protocol.broker import (
     connect,
 )
 
+from testsupport.activemq import start_activemq
 from testsupport.ports import free_port
 
 BASE_ENV = {"MQ_ENDPOINTS": "stomp://127.0.0.1:61613", "MQ_USERNAME": "web", "MQ_PASSWORD": "s3cret-value"}
@@ -246,3 +248,30 @@ def test_wrong_password_is_reported_with_the_endpoint(activemq_server) -> None:
         f"User name [{env['MQ_USERNAME']}] or password is invalid."
     )
     assert "definitely-wrong" not in str(info.value)
+
+
+@pytest.mark.slow
+def test_a_tls_connection_to_a_broker_that_stops_answering_ends(tmp_path: Path) -> None:
+    """A frozen broker (or one cut off by the network) over TLS, as Amazon MQ: the heart-beat timeout must end
+    the connection so that its owner reconnects. stomp.py alone waited for ever in the TLS close handshake,
+    and a worker stayed connected and ready on a dead connection."""
+    server = start_activemq(tmp_path / "frozen-broker")
+    disconnected = threading.Event()
+
+    class Watcher(stomp.ConnectionListener):
+        def on_disconnected(self) -> None:
+            disconnected.set()
+
+    try:
+        env = server.endpoints_env() | {"MQ_HEARTBEAT_MS": "1000"}
+        conn = connect(BrokerSettings.from_env(env), listener=Watcher(), timeout=10)
+        assert conn.is_connected()
+        assert server.process is not None
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            # Heart-beats every second, 2.5 missed before the timeout, then the bounded close.
+            assert disconnected.wait(30), "the connection to the frozen broker never ended"
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+    finally:
+        server.stop()
