@@ -467,9 +467,9 @@ def test_a_job_that_keeps_failing_is_retried_then_dead_lettered(start_worker, re
 SHARED_BASE = TEST_UID_BASE + 700
 
 
-def started_uids(logs: str) -> list[int]:
-    line = next(line for line in logs.splitlines() if '"worker started"' in line)
-    return json.loads(line)["slot_uids"]
+def started_uids(worker: WorkerProcess) -> list[int]:
+    # The health port opens before the worker logs its slots: wait for the line, do not read the log at once.
+    return worker.wait_record("worker started")["slot_uids"]
 
 
 def test_two_workers_on_one_kernel_never_share_a_uid(start_worker, results, broker, tmp_path: Path) -> None:
@@ -481,7 +481,7 @@ def test_two_workers_on_one_kernel_never_share_a_uid(start_worker, results, brok
         "WORKER_MAX_ATTEMPTS": "1",  # any failure shows as IE at once
     }
     workers = [start_worker(**shared, GRADING_STATE_DIR=str(tmp_path / f"container-{n}" / "state")) for n in (1, 2)]
-    uids = [started_uids(w.logs()) for w in workers]
+    uids = [started_uids(w) for w in workers]
     assert len(set(uids[0] + uids[1])) == 4, uids
     # Compiles (up to 32 processes of the slot uid) overlapping runs (1 process allowed).
     jobs = {}
