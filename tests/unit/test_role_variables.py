@@ -48,8 +48,8 @@ MAGIC = {
 
 # Roles allowed to read names not their own, and why. Shrink it, never grow it casually.
 ALLOWED: dict[str, set[str]] = {
-    # Changed by another engineer in this session (its interface is theirs to move);
-    # its own pass to role-prefixed variables is left to that change.
+    # Not converted yet (the ECR registration for the emulator changed it in the same session):
+    # the next role to pass these in from playbooks/aws/provision.yml as its own parameters.
     "grading_image_publish": {
         "aws_account_id",
         "aws_endpoint_url",
