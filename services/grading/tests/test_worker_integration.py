@@ -370,8 +370,10 @@ def test_broker_restart_mid_stream_loses_nothing(start_worker, results, broker) 
     """The restart lands while a job is judged and others wait, by the worker's log: the job in
     flight at the restart finishes after the lost connection, and every job ends AC."""
     worker = start_worker(WORKER_CONCURRENCY="2", MQ_HEARTBEAT_MS="1000")
-    ids = [new_id("restart") for _ in range(4)]  # two judged at a time, ~2 s each: two wait
-    send_requests(broker, [(sid, "aplusb", "c", slow_aplusb_c(cpu_ms=500, tag=sid)) for sid in ids])
+    ids = [new_id("restart") for _ in range(4)]  # two judged at a time, ~1.2 s each: two wait
+    # 300 ms of CPU per test, not 500: two jobs spinning beside CI's other lanes on two cores got
+    # less than a sixth of a core each and one ran past aplusb's 3 s wall clock (TLE, not AC).
+    send_requests(broker, [(sid, "aplusb", "c", slow_aplusb_c(cpu_ms=300, tag=sid)) for sid in ids])
     deadline = time.monotonic() + WAIT_S
     while not (in_flight := worker.in_flight(ids)):
         assert time.monotonic() < deadline, f"no job in flight:\n{worker.logs()[-3000:]}"
