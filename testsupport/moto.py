@@ -37,6 +37,18 @@ class MotoServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
 
+    def client(self, service: str, *, access_key: str = "testing"):
+        """A boto3 client of ``service`` against this server (moto accepts any secret)."""
+        import boto3  # noqa: PLC0415  (the fixtures above need no AWS SDK)
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="ap-northeast-2",
+            aws_access_key_id=access_key,
+            aws_secret_access_key="testing",  # noqa: S106 - moto accepts any
+        )
+
     def client_env(self) -> dict[str, str]:
         """Environment for a process (boto3, ansible, terraform) that should talk to this moto."""
         return {

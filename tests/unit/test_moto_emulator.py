@@ -1,4 +1,6 @@
-"""scripts/moto_server.py: the call log and ECS's refusal to run an image its ECR does not hold.
+"""scripts/moto_server.py: the call log, ECS's refusal to run an image its ECR does not hold, and the fixes
+that let a deploy, verify or destroy step of the emulated path finish (a moto upgrade that changes what they paper
+over must fail here first, not as a hang in tests/aws).
 
 A moto server of this module's own (the call log is a launch setting); boto3 against it as a deploy's
 clients reach AWS.
@@ -10,7 +12,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
 from testsupport.moto import MotoServer, start_moto
@@ -45,13 +46,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MotoSer
 
 
 def client(server: MotoServer, service: str, key: str = KEY):
-    return boto3.client(
-        service,
-        endpoint_url=server.endpoint,
-        region_name=REGION,
-        aws_access_key_id=key,
-        aws_secret_access_key="unit-secret",  # noqa: S106  (moto accepts any secret)
-    )
+    return server.client(service, access_key=key)
 
 
 def calls(call_log: Path) -> list[dict[str, str]]:
@@ -222,3 +217,27 @@ def test_images_outside_ecr_are_left_alone(emulator, cluster):
         networkConfiguration=cluster,
     )
     assert service(server, "unit-public")["runningCount"] == 1
+
+
+def test_a_versioned_bucket_with_a_deleted_object_empties_and_goes(emulator) -> None:
+    """verify's S3 canary leaves a version and a delete marker. On destroy Terraform first suspends
+    versioning (destroying aws_s3_bucket_versioning), then force_destroy deletes every listed version;
+    moto 5.2 then drops the key's whole version list and answered 500 on the marker: the destroy hung."""
+    s3 = client(emulator[0], "s3")
+    bucket = "gradestack-test-delete-marker"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="verify/canary", Body=b"canary")
+    s3.delete_object(Bucket=bucket, Key="verify/canary")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+
+    listing = s3.list_object_versions(Bucket=bucket)
+    assert len(listing["Versions"]) == 1 and len(listing["DeleteMarkers"]) == 1, listing
+    versions = [{"Key": e["Key"], "VersionId": e["VersionId"]} for e in listing["Versions"] + listing["DeleteMarkers"]]
+    deleted = s3.delete_objects(Bucket=bucket, Delete={"Objects": versions, "Quiet": True})
+    assert not deleted.get("Errors"), deleted
+
+    listing = s3.list_object_versions(Bucket=bucket)
+    assert "Versions" not in listing and "DeleteMarkers" not in listing, listing
+    s3.delete_bucket(Bucket=bucket)
+    assert bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}

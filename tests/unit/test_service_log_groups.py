@@ -7,7 +7,6 @@ import importlib.util
 import json
 import secrets
 
-import boto3
 import pytest
 
 from testsupport.ansible import REPO, run_tasks, save
@@ -35,13 +34,7 @@ def test_changes_name_only_what_differs():
 
 @pytest.fixture
 def logs(moto_server):
-    return boto3.client(
-        "logs",
-        endpoint_url=moto_server.endpoint,
-        region_name="ap-northeast-2",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto accepts any
-    )
+    return moto_server.client("logs")
 
 
 def test_adopts_the_groups_the_broker_created_then_deletes_them(tmp_path, moto_server, logs):

@@ -7,7 +7,6 @@ import importlib.util
 import json
 import secrets
 
-import boto3
 import pytest
 
 from testsupport.ansible import REPO, run_tasks, save
@@ -60,13 +59,7 @@ def test_metrics_module_puts_the_metrics_into_cloudwatch(tmp_path, moto_server):
     # Check mode sends nothing.
     result = run_tasks(tmp_path, [task, save("published")], args=["--check"])
     assert result.returncode == 0, result.stdout[-3000:]
-    cloudwatch = boto3.client(
-        "cloudwatch",
-        endpoint_url=moto_server.endpoint,
-        region_name="ap-northeast-2",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto accepts any
-    )
+    cloudwatch = moto_server.client("cloudwatch")
     dims = [{"Name": "Environment", "Value": environment}]
     assert cloudwatch.list_metrics(Namespace="Gradestack/VerifyTest", Dimensions=dims)["Metrics"] == []
 
