@@ -15,7 +15,7 @@
 # listens on 127.0.0.1:${EMULATOR_PORT:-4566}; EMULATOR_PORT=0 picks a free port. Its endpoint
 # is written to .state/emulated/emulator/endpoint; the playbooks read it from
 # AWS_ENDPOINT_URL, which this script exports. The environment's secrets
-# (db_password, mq_admin_password) are generated once into .state/emulated/secrets/
+# (every one preflight reads from SSM) are generated once into .state/emulated/secrets/
 # (mode 0600) and stored in the emulator's SSM Parameter Store, where the
 # deploy reads them as it does in AWS. moto keeps everything in memory: stop
 # it and the emulated AWS account is empty again.
@@ -63,7 +63,7 @@ ENV
 
 seed_secrets() {
   mkdir -p "$STATE/secrets" && chmod 700 "$STATE/secrets"
-  "$PYTHON" - "$STATE/secrets" <<'PY'
+  (cd "$REPO" && "$PYTHON" - "$STATE/secrets") <<'PY'
 import os
 import secrets
 import string
@@ -74,16 +74,25 @@ import boto3
 directory = sys.argv[1]
 ssm = boto3.client("ssm")
 alphabet = string.ascii_letters + string.digits
-# name -> length (the web app's SECRET_KEY needs 32+ characters; preflight checks every one)
-for name, length in (("db_password", 24), ("mq_admin_password", 24), ("web_secret_key", 48)):
+# Every secret preflight reads from SSM; 40 letters and digits suit each one's rules (RDS, Amazon MQ,
+# the web app's SECRET_KEY and the verifier's API token need 32+).
+sys.path.insert(0, "plugins/modules")
+from gradestack_preflight import SECRETS  # noqa: E402
+
+for name in SECRETS:
     path = os.path.join(directory, name)
     if not os.path.exists(path):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write("Gs" + "".join(secrets.choice(alphabet) for _ in range(length - 2)))
+            handle.write("Gs" + "".join(secrets.choice(alphabet) for _ in range(38)))
     with open(path) as handle:
         value = handle.read().strip()
     ssm.put_parameter(Name=f"/gradestack/emulated/{name}", Value=value, Type="SecureString", Overwrite=True)
+
+# The administrator's once-per-account step (README, AWS step 1): the permissions boundary.
+from testsupport.moto import create_permissions_boundary  # noqa: E402, I001
+
+create_permissions_boundary(boto3.client("iam"))
 PY
 }
 

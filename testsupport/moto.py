@@ -61,6 +61,24 @@ class MotoServer:
         }
 
 
+PERMISSIONS_BOUNDARY = "gradestack-permissions-boundary"
+
+
+def create_permissions_boundary(iam) -> str:
+    """The account administrator's once-per-account step (README, AWS step 1), in an emulated account.
+
+    ``iam`` is a boto3 IAM client; returns the policy's ARN. Creating it again is not an error.
+    """
+    document = (Path(__file__).resolve().parent.parent / "docs" / "iam" / "permissions-boundary.json").read_text()
+    try:
+        return iam.create_policy(PolicyName=PERMISSIONS_BOUNDARY, PolicyDocument=document)["Policy"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        arns = [
+            p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"] == PERMISSIONS_BOUNDARY
+        ]
+        return arns[0]
+
+
 def start_moto(log_dir: Path, extra_env: dict[str, str] | None = None, *, detach: bool = False) -> MotoServer:
     """A moto server on a free loopback port; ``extra_env`` sets moto's switches (e.g. INITIAL_NO_AUTH_ACTION_COUNT).
 

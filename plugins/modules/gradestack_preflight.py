@@ -38,6 +38,10 @@ options:
   tools: {type: dict, default: {}, description: Tool name to version string (null when missing).}
   required_tools: {type: list, elements: str, default: [], description: Tools that must be present.}
   aws_identity_error: {type: str, description: Why AWS credentials could not be verified (null when they could).}
+  permissions_boundary:
+    type: dict
+    description:
+      - What iam:GetPolicy said of iam_permissions_boundary (arn, exists, error); omitted when it was not looked up.
 """
 
 PLACEHOLDERS = {"your-secure-db-password-here", "your-secure-mq-password-here", "your-secure-web-secret-key-here"}
@@ -447,6 +451,26 @@ def check_alarm_recipients(report: Report, settings: dict, tier: str, cloud: boo
         report.warning("alarm_email_addresses", what, fix)
 
 
+def check_permissions_boundary(report: Report, settings: dict, boundary: dict | None) -> None:
+    """The boundary every role carries exists before Terraform creates the first role."""
+    if not boundary:
+        return
+    name = settings.get("iam_permissions_boundary") or boundary.get("arn")
+    if boundary.get("error"):
+        report.problem(
+            "iam_permissions_boundary",
+            f"could not read the policy {boundary.get('arn')}: {boundary['error']}",
+            "let the deploying identity call iam:GetPolicy on it (docs/iam/deployer-policy.json) and check the name",
+        )
+    elif not boundary.get("exists"):
+        report.problem(
+            "iam_permissions_boundary",
+            f"the policy {boundary.get('arn')} does not exist in this account, and every role of the stack needs it",
+            f"an administrator creates it once per account: aws iam create-policy --policy-name {name} "
+            "--policy-document file://docs/iam/permissions-boundary.json (docs/iam/README.md); the deployer may not",
+        )
+
+
 def check_capacity(report: Report, settings: dict) -> None:
     mode = settings.get("mq_deployment_mode")
     itype = settings.get("mq_instance_type")
@@ -549,6 +573,7 @@ def run_checks(params: dict, repo_root: str) -> Report:
     tier = _tier(env, inherited)
     check_https(report, params["settings"], tier, params["cloud"])
     check_alarm_recipients(report, params["settings"], tier, params["cloud"])
+    check_permissions_boundary(report, params["settings"], params.get("permissions_boundary"))
     check_capacity(report, params["settings"])
     return report
 
@@ -567,6 +592,7 @@ def main() -> None:
             "tools": {"type": "dict", "default": {}},
             "required_tools": {"type": "list", "elements": "str", "default": []},
             "aws_identity_error": {"type": "str", "required": False},
+            "permissions_boundary": {"type": "dict", "required": False},
         },
         supports_check_mode=True,
     )

@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from testsupport.ansible import playbook_env, run_playbook
-from testsupport.moto import start_moto
+from testsupport.moto import create_permissions_boundary, start_moto
 
 REGION = "ap-northeast-2"
 # Who signs a request to the emulator: moto accepts any key, and its call log (scripts/moto_server.py)
@@ -103,5 +103,6 @@ def emulated_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedA
     ssm = aws.client("ssm")
     for name, value in SECRETS.items():
         ssm.put_parameter(Name=f"/gradestack/emulated/{name}", Value=value, Type="SecureString")
+    create_permissions_boundary(aws.client("iam"))
     yield aws
     server.stop()

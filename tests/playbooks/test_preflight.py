@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import boto3
 import pytest
 
 from testsupport.ansible import REPO, playbook_env, run_playbook
+from testsupport.moto import create_permissions_boundary
 
 # The preflight stage alone, through the entry playbook a user runs.
 PREFLIGHT = "deploy.yml"
@@ -51,6 +53,7 @@ def cloud_env(moto_server) -> dict[str, str]:
             ssm.put_parameter(
                 Name=f"/gradestack/{environment}/{name}", Value=value, Type="SecureString", Overwrite=True
             )
+    create_permissions_boundary(boto3.client("iam", endpoint_url=moto_server.endpoint, **_boto_args(moto_server)))
     return playbook_env(aws=moto_server.client_env())
 
 
@@ -106,6 +109,26 @@ def test_production_without_certificate_and_alarm_recipients_is_refused(cloud_en
         "alarm_email_addresses (group_vars/all/aws_stack.yml): no alarm recipient in production: every alarm goes "
         "to an SNS topic nobody reads; fix: list the on-call addresses in alarm_email_addresses (or webhooks in "
         "alarm_https_endpoints)",
+    ], result.stdout[-3000:]
+
+
+def test_a_missing_permissions_boundary_is_named_with_the_administrators_command(cloud_env):
+    """Without the boundary, Terraform would stop half-way through the first apply, at the first role."""
+    result = run_playbook(
+        PREFLIGHT,
+        args=ONLY_PREFLIGHT,
+        inventory="inventories/staging",
+        env=cloud_env,
+        extra_vars={**OPERATOR_SETTINGS, "iam_permissions_boundary": "team-boundary"},
+    )
+    assert result.returncode != 0
+    assert problems_of(result.stdout) == [
+        "iam_permissions_boundary (overridden on the command line or in the inventory, not "
+        "group_vars/all/aws_stack.yml): the policy arn:aws:iam::123456789012:policy/team-boundary does not exist "
+        "in this account, and every role of the stack "
+        "needs it; fix: an administrator creates it once per account: aws iam create-policy --policy-name "
+        "team-boundary --policy-document file://docs/iam/permissions-boundary.json (docs/iam/README.md); the "
+        "deployer may not",
     ], result.stdout[-3000:]
 
 
@@ -284,3 +307,21 @@ def test_secrets_path_other_than_the_stacks_is_refused(cloud_env):
     assert result.returncode != 0
     problems = problems_of(result.stdout)
     assert any(line.startswith("secrets_ssm_prefix (") and "'/gradestack/dev'" in line for line in problems), problems
+
+
+def test_a_fresh_emulated_account_passes_preflight(tmp_path):
+    """`make emulated` on a fresh machine: scripts/emulated.sh seeds every secret preflight reads and does the
+    administrator's once-per-account step (the permissions boundary), so the deploy gets past preflight."""
+    env = {**os.environ, "GRADESTACK_EMULATED_STATE": str(tmp_path / "emulated"), "EMULATOR_PORT": "0"}
+    script = str(REPO / "scripts" / "emulated.sh")
+    try:
+        result = subprocess.run(
+            [script, "deploy", "--tags", "preflight"], check=False, env=env, capture_output=True, text=True, timeout=600
+        )
+    finally:
+        subprocess.run([script, "stop"], env=env, capture_output=True, check=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "Preflight passed for emulated" in result.stdout
+    for secret in (tmp_path / "emulated" / "secrets").iterdir():
+        assert secret.stat().st_mode & 0o777 == 0o600
+        assert secret.read_text().strip() not in result.stdout

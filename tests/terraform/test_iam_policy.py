@@ -96,6 +96,28 @@ def test_wildcard_resources_are_read_only_or_constrained() -> None:
         assert "Condition" in statement, f"{statement['Sid']} writes to Resource '*' without a condition"
 
 
+# Services with one endpoint, in us-east-1: their requests carry aws:RequestedRegion = us-east-1 whatever the
+# stack's region (IAM user guide, "Denies access to AWS based on the requested Region").
+GLOBAL_SERVICES = ("iam", "cloudfront", "route53", "organizations", "support", "budgets", "globalaccelerator", "waf")
+
+
+def test_global_service_actions_are_not_limited_to_the_stacks_region() -> None:
+    """An allow of an IAM action under aws:RequestedRegion = <the stack's region> never matches in AWS (moto does not
+    evaluate policies: only this test catches it)."""
+    for statement in statements():
+        if statement["Effect"] != "Allow":
+            continue
+        regions = [
+            value
+            for operator, keys in statement.get("Condition", {}).items()
+            for value in as_list(keys.get("aws:RequestedRegion", []))
+        ]
+        if not regions or "us-east-1" in regions:
+            continue
+        global_actions = [a for a in as_list(statement["Action"]) if a.split(":")[0] in GLOBAL_SERVICES]
+        assert not global_actions, f"{statement['Sid']}: {global_actions} are always requested in us-east-1"
+
+
 def test_every_statement_is_explained() -> None:
     sids = [s["Sid"] for s in statements()]
     assert len(sids) == len(set(sids)), "statement ids must be unique"

@@ -254,3 +254,30 @@ def test_alarm_recipients(env, emails, endpoints, problem, warning):
     assert (warning is None) is (not report.warnings), report.warnings
     if warning:
         assert warning in report.warnings[0] and "fix: list the on-call addresses" in report.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("boundary", "problem"),
+    [
+        (None, None),  # not looked up: a local run, or no credentials (that one line says why)
+        ({"arn": "arn:aws:iam::123456789012:policy/b", "exists": True, "error": ""}, None),
+        (
+            {"arn": "arn:aws:iam::123456789012:policy/b", "exists": False, "error": ""},
+            "does not exist in this account, and every role of the stack needs it; fix: an administrator creates it "
+            "once per account: aws iam create-policy --policy-name b --policy-document "
+            "file://docs/iam/permissions-boundary.json",
+        ),
+        (
+            {"arn": "arn:aws:iam::123456789012:policy/b", "exists": False, "error": "AccessDenied: not authorized"},
+            "could not read the policy arn:aws:iam::123456789012:policy/b: AccessDenied: not authorized; fix: let the "
+            "deploying identity call iam:GetPolicy",
+        ),
+    ],
+)
+def test_permissions_boundary(boundary, problem):
+    report = _report()
+    preflight.check_permissions_boundary(report, {"iam_permissions_boundary": "b"}, boundary)
+    if problem is None:
+        assert report.problems == []
+    else:
+        assert len(report.problems) == 1 and problem in report.problems[0], report.problems
