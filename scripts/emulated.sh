@@ -63,7 +63,7 @@ ENV
 
 seed_secrets() {
   mkdir -p "$STATE/secrets" && chmod 700 "$STATE/secrets"
-  (cd "$REPO" && "$PYTHON" - "$STATE/secrets") <<'PY'
+  "$PYTHON" - "$STATE/secrets" "$REPO" <<'PY'
 import os
 import secrets
 import string
@@ -71,12 +71,12 @@ import sys
 
 import boto3
 
-directory = sys.argv[1]
+directory, repo = sys.argv[1:3]
+sys.path[:0] = [repo, os.path.join(repo, "plugins", "modules")]
 ssm = boto3.client("ssm")
 alphabet = string.ascii_letters + string.digits
 # Every secret preflight reads from SSM; 40 letters and digits suit each one's rules (RDS, Amazon MQ,
 # the web app's SECRET_KEY and the verifier's API token need 32+).
-sys.path.insert(0, "plugins/modules")
 from gradestack_preflight import SECRETS  # noqa: E402
 
 for name in SECRETS:

@@ -71,6 +71,7 @@ ALLOWED: dict[str, set[str]] = {
         "environment_name",
         "gradestack_root",
         "mq_admin_password",
+        "iam_permissions_boundary",
         "verify_api_token",
         "web_secret_key",
     },
