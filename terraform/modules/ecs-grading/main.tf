@@ -306,10 +306,11 @@ resource "aws_appautoscaling_policy" "backlog" {
     scale_in_cooldown  = 300
 
     customized_metric_specification {
+      # The brokers' sum, then per task: an active/standby pair reports QueueSize per broker instance.
       metrics {
         id          = "backlog"
         label       = "Queued grading requests per running task"
-        expression  = "${join(" + ", [for i, _ in var.mq_metric_broker_names : "FILL(queue${i}, 0)"])} / IF(tasks > 0, tasks, 1)"
+        expression  = "(${join(" + ", [for i, _ in var.mq_metric_broker_names : "FILL(queue${i}, 0)"])}) / IF(tasks > 0, tasks, 1)"
         return_data = true
       }
 
