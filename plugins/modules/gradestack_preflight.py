@@ -242,34 +242,24 @@ def check_secret(report: Report, name: str, value, *, error: str | None, cloud: 
     if name == "db_password":
         _rds_rules(report, name, value)
     elif name == "web_secret_key":
-        _web_secret_key_rules(report, name, value)
+        _token_rules(report, name, value, WEB_SECRET_KEY_MIN, "the web app's SECRET_KEY")
     elif name == "verify_api_token":
-        _verify_api_token_rules(report, name, value)
+        # The web app refuses tokens under 20 characters; 32+ keeps it out of brute-force reach.
+        _token_rules(report, name, value, VERIFY_API_TOKEN_MIN, "the verifier's API token")
     else:
         _mq_rules(report, name, value)
 
 
-def _web_secret_key_rules(report: Report, name: str, value: str) -> None:
-    if len(value) < WEB_SECRET_KEY_MIN:
+def _token_rules(report: Report, name: str, value: str, minimum: int, needs: str) -> None:
+    """A generated token's rules (web_secret_key, verify_api_token); ``needs``: who needs ``minimum`` characters."""
+    if len(value) < minimum:
         report.problem(
             name,
-            f"has {len(value)} characters, the web app's SECRET_KEY needs at least {WEB_SECRET_KEY_MIN}",
+            f"has {len(value)} characters, {needs} needs at least {minimum}",
             "generate one, e.g. `openssl rand -hex 32`",
         )
+    # verify_api_token travels in an HTTP header (Authorization: Bearer) and through the app's stdin.
     if any(not c.isprintable() or c.isspace() for c in value):
-        report.problem(name, "contains whitespace or non-printable characters", "use e.g. `openssl rand -hex 32`")
-
-
-def _verify_api_token_rules(report: Report, name: str, value: str) -> None:
-    # The web app refuses tokens under 20 characters; 32+ keeps it out of brute-force reach.
-    if len(value) < VERIFY_API_TOKEN_MIN:
-        report.problem(
-            name,
-            f"has {len(value)} characters, the verifier's API token needs at least {VERIFY_API_TOKEN_MIN}",
-            "generate one, e.g. `openssl rand -hex 32`",
-        )
-    if any(not c.isprintable() or c.isspace() for c in value):
-        # It travels in an HTTP header (Authorization: Bearer) and through the app's stdin.
         report.problem(name, "contains whitespace or non-printable characters", "use e.g. `openssl rand -hex 32`")
 
 

@@ -145,9 +145,10 @@ def test_tfvars_example_sets_every_required_variable() -> None:
     assert 'grading_container_image = "your-registry/grading-service:latest"' in example
 
 
-def test_seed_variables_have_no_default() -> None:
+def test_deployment_guide_variables_have_no_default() -> None:
     """Environment settings live in group_vars only: a default here would be a second home."""
-    seed = {
+    # The root variables under the deployment guide's names (README.md, "Environments").
+    guide = {
         "environment_name", "aws_region", "db_password", "mq_admin_password", "grading_container_image",
         "vpc_cidr", "public_subnet_cidrs", "private_subnet_cidrs", "database_subnet_cidrs",
         "db_instance_class", "mq_instance_type", "ecs_desired_count", "ecs_max_capacity", "ecs_task_cpu",
@@ -157,8 +158,8 @@ def test_seed_variables_have_no_default() -> None:
     }  # fmt: skip
     text = (TERRAFORM_DIR / "variables.tf").read_text()
     blocks = dict(re.findall(r'variable "([a-z0-9_]+)" \{(.*?)\n\}', text, re.DOTALL))
-    assert seed <= set(blocks), f"missing seed variables: {sorted(seed - set(blocks))}"
-    for name in seed:
+    assert guide <= set(blocks), f"missing deployment guide variables: {sorted(guide - set(blocks))}"
+    for name in guide:
         assert "\n  default" not in blocks[name], f"{name} must not have a default (group_vars is its home)"
         assert "description" in blocks[name] and "type" in blocks[name]
     for name in ("db_password", "mq_admin_password"):

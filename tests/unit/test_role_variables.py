@@ -48,21 +48,6 @@ MAGIC = {
 
 # Roles allowed to read names not their own, and why. Shrink it, never grow it casually.
 ALLOWED: dict[str, set[str]] = {
-    # Not converted yet (the ECR registration for the emulator changed it in the same session):
-    # the next role to pass these in from playbooks/aws/provision.yml as its own parameters.
-    "grading_image_publish": {
-        "aws_account_id",
-        "aws_endpoint_url",
-        "aws_region",
-        "build_artifacts_image_name",
-        "build_artifacts_image_tag",
-        "environment_name",
-        "gradestack_grading_tag",
-        "gradestack_root",
-        "grading_image_reference",
-        "project_name",
-        "verifier_image_reference",
-    },
     # Preflight checks the settings themselves, by their group_vars names, before
     # anything else runs: those names are what it reports on.
     "preflight": {

@@ -29,13 +29,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import stomp
-from gradestack_protocol.broker import BrokerConnectError, BrokerSettings, connect_with_retry
+from gradestack_protocol.broker import BrokerSettings
 from gradestack_protocol.messages import RESULT_QUEUE, GradingResult, MessageError
 from gradestack_protocol.trace import stamp
 from sqlalchemy.orm import Session, sessionmaker
 
+from gradestack_web.broker_link import ReceiptListener, connect_until_stopped
 from gradestack_web.models import DONE, PROCESSING, QUEUED, Submission
-from gradestack_web.outbox import ReceiptListener
 
 DEAD_LETTER_QUEUE = f"ActiveMQ.DLQ.{RESULT_QUEUE}"
 
@@ -168,16 +168,8 @@ class ResultsConsumer:
 
     def _connect(self, frames: queue.Queue) -> tuple[stomp.Connection12, _QueueingListener] | None:
         listener = _QueueingListener(frames)
-
-        def report(error: BrokerConnectError, delay: float) -> None:
-            log.warning("results: broker unavailable (%s); retrying in %.1f s", error, delay)
-
-        conn = connect_with_retry(
-            self.broker,
-            listener,
-            self.client_id,
-            should_continue=lambda: not self.stop_event.is_set(),
-            on_failure=report,
+        conn = connect_until_stopped(
+            self.broker, listener, self.client_id, self.stop_event, component="results", logger=log
         )
         if conn is None:
             return None

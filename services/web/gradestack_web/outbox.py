@@ -28,12 +28,13 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import stomp
-from gradestack_protocol.broker import BrokerConnectError, BrokerSettings, connect_with_retry
+from gradestack_protocol.broker import BrokerSettings
 from gradestack_protocol.messages import GradingRequest, MessageError
 from gradestack_protocol.trace import stamp
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gradestack_web.broker_link import ReceiptListener, connect_until_stopped
 from gradestack_web.models import OutboxMessage, RateLimit
 
 HOUSEKEEPING_INTERVAL = 600.0  # seconds between clean-ups of old outbox rows and rate-limit windows
@@ -46,53 +47,6 @@ log = logging.getLogger(__name__)
 
 class PublishError(RuntimeError):
     """The broker did not confirm a SEND (disconnect, ERROR frame or receipt timeout)."""
-
-
-class ReceiptListener(stomp.ConnectionListener):
-    """Turns RECEIPT / ERROR / disconnect frames into per-receipt outcomes for the sender."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._waiting: dict[str, tuple[threading.Event, list[str]]] = {}
-        self.disconnected = threading.Event()
-
-    def expect(self, receipt: str) -> tuple[threading.Event, list[str]]:
-        entry = (threading.Event(), [])
-        with self._lock:
-            self._waiting[receipt] = entry
-        return entry
-
-    def forget(self, receipt: str) -> None:
-        with self._lock:
-            self._waiting.pop(receipt, None)
-
-    def on_receipt(self, frame) -> None:
-        with self._lock:
-            entry = self._waiting.get(frame.headers.get("receipt-id", ""))
-        if entry:
-            entry[0].set()
-
-    def _fail_all(self, reason: str) -> None:
-        with self._lock:
-            entries = list(self._waiting.values())
-        for event, errors in entries:
-            errors.append(reason)
-            event.set()
-
-    def on_error(self, frame) -> None:
-        reason = frame.headers.get("message", "") or "ERROR frame"
-        receipt = frame.headers.get("receipt-id")
-        with self._lock:
-            entry = self._waiting.get(receipt or "")
-        if entry:
-            entry[1].append(reason)
-            entry[0].set()
-        else:
-            self._fail_all(reason)
-
-    def on_disconnected(self) -> None:
-        self.disconnected.set()
-        self._fail_all("disconnected from the broker")
 
 
 def with_publish_stamp(payload: str, at: float) -> str:
@@ -216,23 +170,23 @@ class OutboxPublisher:
             return True
         self._close()
         listener = ReceiptListener()
-
-        def report(error: BrokerConnectError, delay: float) -> None:
-            self.connect_failures += 1
-            log.warning("outbox: broker unavailable (%s); retrying in %.1f s", error, delay)
-
-        conn = connect_with_retry(
+        conn = connect_until_stopped(
             self.broker,
             listener,
             self.client_id,
-            should_continue=lambda: not self.stop_event.is_set(),
-            on_failure=report,
+            self.stop_event,
+            component="outbox",
+            logger=log,
+            on_failure=self._count_connect_failure,
         )
         if conn is None:
             return False
         self._conn, self._listener = conn, listener
         log.info("outbox: connected to the broker")
         return True
+
+    def _count_connect_failure(self) -> None:
+        self.connect_failures += 1
 
     def _close(self) -> None:
         if self._conn is not None:
