@@ -15,7 +15,7 @@
 # listens on 127.0.0.1:${EMULATOR_PORT:-4566}; EMULATOR_PORT=0 picks a free port. Its endpoint
 # is written to .state/emulated/emulator/endpoint; the playbooks read it from
 # AWS_ENDPOINT_URL, which this script exports. The environment's secrets
-# (db_password, mq_admin_password) are generated once into .state/emulated/secrets/
+# (db_password, mq_web_password, mq_worker_password, mq_verify_password) are generated once into .state/emulated/secrets/
 # (mode 0600) and stored in the emulator's SSM Parameter Store, where the
 # deploy reads them as it does in AWS. moto keeps everything in memory: stop
 # it and the emulated AWS account is empty again.
@@ -75,7 +75,14 @@ directory = sys.argv[1]
 ssm = boto3.client("ssm")
 alphabet = string.ascii_letters + string.digits
 # name -> length (the web app's SECRET_KEY needs 32+ characters; preflight checks every one)
-for name, length in (("db_password", 24), ("mq_admin_password", 24), ("web_secret_key", 48)):
+secret_lengths = (
+    ("db_password", 24),
+    ("mq_web_password", 24),
+    ("mq_worker_password", 24),
+    ("mq_verify_password", 24),
+    ("web_secret_key", 48),
+)
+for name, length in secret_lengths:
     path = os.path.join(directory, name)
     if not os.path.exists(path):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
