@@ -57,10 +57,6 @@ variable "mq_passwords" {
     condition     = alltrue([for password in values(var.mq_passwords) : length(password) >= 12 && length(password) <= 250 && length(distinct(split("", password))) >= 4 && !can(regex("[,:=\\s]", password))])
     error_message = "Each of mq_passwords must be 12-250 characters with at least 4 different characters and no commas, colons, equal signs or whitespace (Amazon MQ rules)."
   }
-  validation {
-    condition     = sort(keys(var.mq_passwords)) == sort(keys(var.mq_users))
-    error_message = "mq_passwords needs one password for each account of mq_users, by the same key, and no other."
-  }
 }
 
 # --- Grading service -----------------------------------------------------------------
@@ -366,24 +362,15 @@ variable "mq_authorization" {
     condition     = alltrue([for entry in var.mq_authorization : (entry.queue == null) != (entry.topic == null) && can(regex("^[A-Za-z0-9._*>-]+$", coalesce(entry.queue, entry.topic)))])
     error_message = "Each entry of mq_authorization names exactly one queue or topic, of letters, digits, . _ - and the wildcards * and >."
   }
-  validation {
-    condition     = length(setsubtract(flatten([for entry in var.mq_authorization : concat(entry.read, entry.write, entry.admin)]), flatten([for user in values(var.mq_users) : user.groups]))) == 0
-    error_message = "mq_authorization grants a group that no account of mq_users is in (a typo?)."
-  }
 }
 
 variable "mq_temp_destination_authorization" {
-  description = "The groups allowed temporary queues and topics (group_vars mq_temp_destination_authorization): the broker's tempDestinationAuthorizationEntry. Without it ActiveMQ allows them to every account."
+  description = "The groups allowed temporary queues and topics (group_vars mq_temp_destination_authorization): the broker's tempDestinationAuthorizationEntry. Without it ActiveMQ allows them to every account. (Cross-setting rules, e.g. a group no account is in: preconditions of modules/messaging.)"
   type = object({
     read  = optional(list(string), [])
     write = optional(list(string), [])
     admin = optional(list(string), [])
   })
-
-  validation {
-    condition     = length(setsubtract(concat(var.mq_temp_destination_authorization.read, var.mq_temp_destination_authorization.write, var.mq_temp_destination_authorization.admin), flatten([for user in values(var.mq_users) : user.groups]))) == 0
-    error_message = "mq_temp_destination_authorization grants a group that no account of mq_users is in (a typo?)."
-  }
 }
 
 variable "mq_maximum_redeliveries" {

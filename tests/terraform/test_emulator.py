@@ -560,7 +560,7 @@ def test_invalid_settings_are_rejected_with_clear_messages(terraform_cli: Terraf
         db_name="1judge",
         db_username="postgres",
         mq_users=GROUP_VARS["mq_users"] | {"web": {"username": "app user", "groups": ["gradestack-web"]}},
-        mq_authorization=[*GROUP_VARS["mq_authorization"], {"queue": "grading.audit", "read": ["auditors"]}],
+        mq_authorization=[*GROUP_VARS["mq_authorization"], {"queue": "grading audit", "read": ["gradestack-web"]}],
         mq_maximum_redeliveries=-1,
         mq_redelivery_delay_ms=10,
     )
@@ -578,7 +578,7 @@ def test_invalid_settings_are_rejected_with_clear_messages(terraform_cli: Terraf
         "db_name must be 1-63 letters, digits or underscores, starting with a letter",
         "db_username must not be a reserved or well-known user name",
         "Each of mq_users needs a username and at least one group of 2-100 letters",
-        "mq_authorization grants a group that no account of mq_users is in",
+        "Each entry of mq_authorization names exactly one queue or topic",
         "mq_maximum_redeliveries must be a whole number from 0",
         "mq_redelivery_delay_ms must be a whole number of milliseconds from 100 to 600000",
     ):
@@ -599,7 +599,8 @@ def test_overlapping_subnets_are_rejected(stack: Stack) -> None:
 
 
 def test_inconsistent_settings_fail_their_preconditions(stack: Stack) -> None:
-    """Cross-setting rules: a Fargate size that does not exist, ASG bounds, broker size for active/standby."""
+    """Cross-setting rules: a Fargate size that does not exist, ASG bounds, broker size for active/standby,
+    the broker access map's groups and passwords."""
     stack.workspace("inconsistent")
     tfvars = write_tfvars(
         stack.root,
@@ -610,6 +611,9 @@ def test_inconsistent_settings_fail_their_preconditions(stack: Stack) -> None:
         max_size=2,
         desired_capacity=2,
         mq_deployment_mode="ACTIVE_STANDBY_MULTI_AZ",
+        # A typo in a granted group, and an account without a password.
+        mq_authorization=[*GROUP_VARS["mq_authorization"], {"queue": "grading.audit", "read": ["auditors"]}],
+        mq_passwords={k: v for k, v in TEST_MQ_PASSWORDS.items() if k != "verify"},
     )
     result = stack.tf("plan", "-input=false", "-no-color", "-var-file", str(tfvars), check=False)
     assert result.returncode != 0
@@ -618,5 +622,7 @@ def test_inconsistent_settings_fail_their_preconditions(stack: Stack) -> None:
         "ecs_task_cpu/ecs_task_memory is not a Fargate size",
         "min_size <= desired_capacity <= max_size",
         "ACTIVE_STANDBY_MULTI_AZ needs an mq.m5.* instance type",
+        "mq_passwords needs one password for each account of mq_users",
+        "grants a group that no account of mq_users is in (a typo?): auditors.",
     ):
         assert expected in errors, f"missing error {expected!r} in:\n{result.stderr[-4000:]}"

@@ -12,6 +12,11 @@ locals {
       rights      = { for right, groups in { read = entry.read, write = entry.write, admin = entry.admin } : right => join(",", groups) if length(groups) > 0 }
     }
   ]
+  account_groups = toset(flatten([for user in values(var.users) : user.groups]))
+  granted_groups = toset(flatten(concat(
+    [for entry in var.authorization : concat(entry.read, entry.write, entry.admin)],
+    values(var.temp_destination_authorization),
+  )))
   temp_destination_rights = {
     for right, groups in var.temp_destination_authorization : right => join(",", groups) if length(groups) > 0
   }
@@ -86,6 +91,16 @@ resource "aws_mq_broker" "this" {
   }
 
   lifecycle {
+    # Cross-setting rules of the access map (a variable's validation that reads another
+    # variable is skipped when that one is invalid, so these are checked here).
+    precondition {
+      condition     = sort(keys(var.passwords)) == sort(keys(var.users))
+      error_message = "mq_passwords needs one password for each account of mq_users, by the same key, and no other."
+    }
+    precondition {
+      condition     = length(setsubtract(local.granted_groups, local.account_groups)) == 0
+      error_message = "mq_authorization or mq_temp_destination_authorization grants a group that no account of mq_users is in (a typo?): ${join(", ", setsubtract(local.granted_groups, local.account_groups))}."
+    }
     precondition {
       condition     = !(local.multi_az && var.instance_type == "mq.t3.micro")
       error_message = "ACTIVE_STANDBY_MULTI_AZ needs an mq.m5.* instance type; mq.t3.micro runs single-instance brokers only."
