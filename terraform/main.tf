@@ -176,18 +176,20 @@ module "database" {
 module "messaging" {
   source = "./modules/messaging"
 
-  name                 = local.name
-  parameter_prefix     = local.parameter_prefix
-  subnet_ids           = module.vpc.private_subnet_ids
-  security_group_id    = module.security_groups.mq_security_group_id
-  kms_key_arn          = aws_kms_key.main.arn
-  instance_type        = var.mq_instance_type
-  deployment_mode      = var.mq_deployment_mode
-  username             = var.mq_username
-  password             = var.mq_admin_password
-  maximum_redeliveries = var.mq_maximum_redeliveries
-  redelivery_delay_ms  = var.mq_redelivery_delay_ms
-  enable_audit_logs    = var.mq_enable_audit_logs
+  name                           = local.name
+  parameter_prefix               = local.parameter_prefix
+  subnet_ids                     = module.vpc.private_subnet_ids
+  security_group_id              = module.security_groups.mq_security_group_id
+  kms_key_arn                    = aws_kms_key.main.arn
+  instance_type                  = var.mq_instance_type
+  deployment_mode                = var.mq_deployment_mode
+  users                          = var.mq_users
+  passwords                      = var.mq_passwords
+  authorization                  = var.mq_authorization
+  temp_destination_authorization = var.mq_temp_destination_authorization
+  maximum_redeliveries           = var.mq_maximum_redeliveries
+  redelivery_delay_ms            = var.mq_redelivery_delay_ms
+  enable_audit_logs              = var.mq_enable_audit_logs
 }
 
 module "ecs_grading" {
@@ -206,8 +208,8 @@ module "ecs_grading" {
   grading_bucket_name       = module.storage.grading_bucket_name
   grading_bucket_arn        = module.storage.grading_bucket_arn
   mq_endpoints              = module.messaging.mq_endpoints
-  mq_username_parameter_arn = module.messaging.parameter_arns.username
-  mq_password_parameter_arn = module.messaging.parameter_arns.password
+  mq_username_parameter_arn = module.messaging.parameter_arns.worker_username
+  mq_password_parameter_arn = module.messaging.parameter_arns.worker_password
   mq_metric_broker_names    = module.messaging.metric_broker_names
   requests_queue            = module.messaging.requests_queue
   backlog_per_task          = var.grading_backlog_per_task

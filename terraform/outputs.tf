@@ -124,7 +124,7 @@ output "mq_endpoints" {
 }
 
 output "ssm_parameter_names" {
-  description = "SSM parameters the stack publishes for the web hosts: db/{host,port,name,username,password}, mq/{endpoints,username,password}."
+  description = "SSM parameters the stack publishes for the web hosts: db/{host,port,name,username,password}, mq/endpoints and mq/<client>/{username,password} for each broker account (keys mq_endpoints, mq_<client>_username, mq_<client>_password)."
   value = merge(
     { for k, v in module.database.parameter_names : "db_${k}" => v },
     { for k, v in module.messaging.parameter_names : "mq_${k}" => v },

@@ -48,14 +48,14 @@ variable "db_password" {
   }
 }
 
-variable "mq_admin_password" {
-  description = "Password of the Amazon MQ user, which the web app and the grading workers use (no console access). Stored as an SSM SecureString; in the state through the broker (no write-only argument for MQ users)."
-  type        = string
+variable "mq_passwords" {
+  description = "The password of each broker account of mq_users, by the same key (group_vars mq_passwords: the operator's SSM SecureStrings <prefix>/mq_<client>_password). Published as SSM SecureStrings <prefix>/mq/<client>/password (write-only); in the state through the broker (no write-only argument for Amazon MQ users)."
+  type        = map(string)
   sensitive   = true
 
   validation {
-    condition     = length(var.mq_admin_password) >= 12 && length(var.mq_admin_password) <= 250 && length(distinct(split("", var.mq_admin_password))) >= 4 && !can(regex("[,:=\\s]", var.mq_admin_password))
-    error_message = "mq_admin_password must be 12-250 characters with at least 4 different characters and no commas, colons, equal signs or whitespace (Amazon MQ rules)."
+    condition     = alltrue([for password in values(var.mq_passwords) : length(password) >= 12 && length(password) <= 250 && length(distinct(split("", password))) >= 4 && !can(regex("[,:=\\s]", password))])
+    error_message = "Each of mq_passwords must be 12-250 characters with at least 4 different characters and no commas, colons, equal signs or whitespace (Amazon MQ rules)."
   }
 }
 
@@ -331,14 +331,46 @@ variable "mq_deployment_mode" {
   }
 }
 
-variable "mq_username" {
-  description = "The Amazon MQ broker user (no console access), which the web app and the grading workers connect as (MQ_USERNAME, published in SSM as <prefix>/mq/username)."
-  type        = string
+variable "mq_users" {
+  description = "The broker's accounts by client, {<client> = {username, groups}} (group_vars mq_users): the web app's, the workers', the verifier's. None has console access; each connects as its own (MQ_USERNAME published in SSM as <prefix>/mq/<client>/username)."
+  type = map(object({
+    username = string
+    groups   = list(string)
+  }))
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9._~-]{2,100}$", var.mq_username))
-    error_message = "mq_username must be 2-100 letters, digits, dashes, periods, underscores or tildes (Amazon MQ for ActiveMQ rules), e.g. gradestack-app."
+    condition     = alltrue([for user in values(var.mq_users) : can(regex("^[A-Za-z0-9._~-]{2,100}$", user.username)) && length(user.groups) > 0 && alltrue([for group in user.groups : can(regex("^[A-Za-z0-9._~-]{2,100}$", group))])])
+    error_message = "Each of mq_users needs a username and at least one group of 2-100 letters, digits, dashes, periods, underscores or tildes (Amazon MQ for ActiveMQ rules), e.g. gradestack-web."
   }
+  validation {
+    condition     = length(distinct([for user in values(var.mq_users) : user.username])) == length(var.mq_users)
+    error_message = "The accounts of mq_users need usernames of their own."
+  }
+}
+
+variable "mq_authorization" {
+  description = "The broker's authorization map (group_vars mq_authorization), rendered into the Amazon MQ configuration's authorizationPlugin: each entry one queue or topic (a name or a wildcard) with the groups that may read, write and admin it. Destinations no entry names are refused to every account."
+  type = list(object({
+    queue = optional(string)
+    topic = optional(string)
+    read  = optional(list(string), [])
+    write = optional(list(string), [])
+    admin = optional(list(string), [])
+  }))
+
+  validation {
+    condition     = alltrue([for entry in var.mq_authorization : (entry.queue == null) != (entry.topic == null) && can(regex("^[A-Za-z0-9._*>-]+$", coalesce(entry.queue, entry.topic)))])
+    error_message = "Each entry of mq_authorization names exactly one queue or topic, of letters, digits, . _ - and the wildcards * and >."
+  }
+}
+
+variable "mq_temp_destination_authorization" {
+  description = "The groups allowed temporary queues and topics (group_vars mq_temp_destination_authorization): the broker's tempDestinationAuthorizationEntry. Without it ActiveMQ allows them to every account. (Cross-setting rules, e.g. a group no account is in: preconditions of modules/messaging.)"
+  type = object({
+    read  = optional(list(string), [])
+    write = optional(list(string), [])
+    admin = optional(list(string), [])
+  })
 }
 
 variable "mq_maximum_redeliveries" {

@@ -7,7 +7,13 @@ every queued message. Usage::
 
     def test_something(activemq_server):
         env = activemq_server.endpoints_env()   # MQ_ENDPOINTS (stomp+ssl), MQ_CA_BUNDLE, MQ_USERNAME, ...
+        worker_env = activemq_server.endpoints_env(user="worker")  # as the workers' account
         activemq_server.restart()                # same ports, same data
+
+The broker has the accounts and destination permissions of group_vars (``mq_users``,
+``mq_authorization``, ``mq_temp_destination_authorization``: the map Amazon MQ and the
+local broker get), each account with a password of its own, and the tests' account
+(``username``), allowed everything, for the tests that play every client at once.
 
 A plain STOMP connector stays for the tests that reach the broker from a container
 through a TCP forwarder (``endpoints_env(tls=False)``).
@@ -29,12 +35,16 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import pytest
+import yaml
 
 from testsupport.ports import free_port, wait_for_port
 from testsupport.tls import ServerTls, issue_server_tls
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "scripts" / "activemq"
+GROUP_VARS = REPO / "group_vars" / "all" / "main.yml"
+# The tests' own account's group: granted every destination (not an account of group_vars).
+TEST_GROUP = "gradestack-tests"
 ACTIVEMQ_HOME = Path(os.environ.get("ACTIVEMQ_HOME", "/usr/share/activemq"))
 JVM_HEAP = os.environ.get("ACTIVEMQ_TEST_HEAP", "256m")
 
@@ -52,6 +62,52 @@ _JAVA_MODULE_FLAGS = [
 ]
 
 
+def broker_access_map() -> dict:
+    """The broker accounts and permissions of group_vars (mq_users, mq_authorization, mq_temp_destination_...)."""
+    settings = yaml.safe_load(GROUP_VARS.read_text())
+    return {key: settings[key] for key in ("mq_users", "mq_authorization", "mq_temp_destination_authorization")}
+
+
+def _permissions(entry: dict, extra_group: str) -> str:
+    # The tests' group joins every right: an empty list of group_vars leaves it the only one.
+    return " ".join(
+        f"{right}={quoteattr(','.join([*entry.get(right, []), extra_group]))}" for right in ("read", "write", "admin")
+    )
+
+
+def render_access(access: dict, passwords: dict[str, str], test_username: str, test_password: str) -> dict[str, str]:
+    """The ``@USERS@``, ``@AUTHORIZATION_ENTRIES@`` and ``@TEMP_DESTINATION_AUTHORIZATION@`` of the template."""
+    users = [
+        f"          <authenticationUser username={quoteattr(test_username)} password={quoteattr(test_password)}"
+        f" groups={quoteattr(TEST_GROUP)}/>"
+    ]
+    for key, user in access["mq_users"].items():
+        users.append(
+            f"          <authenticationUser username={quoteattr(user['username'])} password={quoteattr(passwords[key])}"
+            f" groups={quoteattr(','.join(user['groups']))}/>"
+        )
+    entries = []
+    for entry in access["mq_authorization"]:
+        kind = "queue" if "queue" in entry else "topic"
+        entries.append(
+            f"              <authorizationEntry {kind}={quoteattr(entry[kind])} {_permissions(entry, TEST_GROUP)}/>"
+        )
+    # The tests' account may use every other destination too (their own queue names).
+    everything = _permissions({}, TEST_GROUP)
+    entries += [
+        f"              <authorizationEntry {kind}={quoteattr('>')} {everything}/>" for kind in ("queue", "topic")
+    ]
+    temp = (
+        "              <tempDestinationAuthorizationEntry "
+        f"{_permissions(access['mq_temp_destination_authorization'], TEST_GROUP)}/>"
+    )
+    return {
+        "USERS": "\n".join(users),
+        "AUTHORIZATION_ENTRIES": "\n".join(entries),
+        "TEMP_DESTINATION_AUTHORIZATION": temp,
+    }
+
+
 def render_config(
     base: Path,
     *,
@@ -61,11 +117,16 @@ def render_config(
     username: str,
     password: str,
     tls: ServerTls,
+    user_passwords: dict[str, str],
     bind_host: str = "127.0.0.1",
     max_redeliveries: int = 3,
     redelivery_delay_ms: int = 1100,
 ) -> None:
-    """Write ``base/conf/activemq.xml`` and ``log4j2.properties`` from the templates."""
+    """Write ``base/conf/activemq.xml`` and ``log4j2.properties`` from the templates.
+
+    ``username``/``password``: the tests' account; ``user_passwords``: a password for each
+    account of group_vars' ``mq_users`` (by key).
+    """
     conf = base / "conf"
     conf.mkdir(parents=True, exist_ok=True)
     (base / "data").mkdir(exist_ok=True)
@@ -77,11 +138,9 @@ def render_config(
         "KEYSTORE": quoteattr(str(tls.keystore))[1:-1],
         "KEYSTORE_PASSWORD": quoteattr(tls.keystore_password)[1:-1],
         "OPENWIRE_PORT": str(openwire_port),
-        # quoteattr adds its own quotes; the template already has them.
-        "USERNAME": quoteattr(username)[1:-1],
-        "PASSWORD": quoteattr(password)[1:-1],
         "MAX_REDELIVERIES": str(max_redeliveries),
         "REDELIVERY_DELAY_MS": str(redelivery_delay_ms),
+        **render_access(broker_access_map(), user_passwords, username, password),
     }
     text = (TEMPLATES / "activemq.xml.template").read_text()
     for key, value in values.items():
@@ -105,6 +164,10 @@ class ActiveMQServer:
         self.tls = issue_server_tls(base / "tls", hosts=("localhost", self.host))
         self.username = username
         self.password = secrets.token_urlsafe(16)
+        # The accounts of group_vars' mq_users: key -> (username, password).
+        self.users = {
+            key: (user["username"], secrets.token_urlsafe(16)) for key, user in broker_access_map()["mq_users"].items()
+        }
         self.log_path = base / "activemq.log"
         self.process: subprocess.Popen | None = None
         render_config(
@@ -115,6 +178,7 @@ class ActiveMQServer:
             username=username,
             password=self.password,
             tls=self.tls,
+            user_passwords={key: password for key, (_, password) in self.users.items()},
             max_redeliveries=max_redeliveries,
         )
 
@@ -127,12 +191,21 @@ class ActiveMQServer:
     def plain_stomp_url(self) -> str:
         return f"stomp://{self.host}:{self.stomp_port}"
 
-    def endpoints_env(self, *, tls: bool = True) -> dict[str, str]:
-        """The MQ_* variables a web app or worker needs to reach this broker (over TLS unless ``tls`` is off)."""
+    def credentials(self, user: str | None = None) -> tuple[str, str]:
+        """(username, password) of an account of mq_users by key ("web", "worker", ...), or the tests' own."""
+        return (self.username, self.password) if user is None else self.users[user]
+
+    def endpoints_env(self, *, tls: bool = True, user: str | None = None) -> dict[str, str]:
+        """The MQ_* variables a web app or worker needs to reach this broker (over TLS unless ``tls`` is off).
+
+        ``user``: connect as that account of group_vars' mq_users ("web", "worker", "verify")
+        instead of the tests' account, which may do everything.
+        """
+        username, password = self.credentials(user)
         env = {
             "MQ_ENDPOINTS": self.stomp_url if tls else self.plain_stomp_url,
-            "MQ_USERNAME": self.username,
-            "MQ_PASSWORD": self.password,
+            "MQ_USERNAME": username,
+            "MQ_PASSWORD": password,
             "MQ_HEARTBEAT_MS": "2000",
         }
         if tls:

@@ -55,10 +55,18 @@ EMULATED_SERVICES = (
 
 # Secrets and the image are resolved at deploy time (SSM lookups, the image build);
 # tests supply values that satisfy the variables' validation rules.
+# One broker password per account of group_vars mq_users (mq_passwords, by client).
+TEST_MQ_PASSWORDS = {
+    "web": "Test-mq-web-password-0123",
+    "worker": "Test-mq-worker-password-0123",
+    "verify": "Test-mq-verify-password-0123",
+}
 TEST_SECRETS = {
     "db_password": "Test-db-password-0123",
-    "mq_admin_password": "Test-mq-password-0123",
+    "mq_passwords": TEST_MQ_PASSWORDS,
 }
+# Every secret value of TEST_SECRETS: none may show in a plan's user data, an SSM value, ...
+TEST_SECRET_VALUES = (TEST_SECRETS["db_password"], *TEST_MQ_PASSWORDS.values())
 TEST_IMAGE = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/gradestack-test-grading:0123abc"
 TEST_VERIFIER_IMAGE = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/gradestack-test-verifier:0123abc"
 

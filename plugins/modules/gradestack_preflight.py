@@ -60,7 +60,15 @@ WEAK_WORDS = {
 }
 RDS_FORBIDDEN = set('/@" ')
 MQ_FORBIDDEN = set(",:=")
-SECRETS = ("db_password", "mq_admin_password", "web_secret_key", "verify_api_token")
+# One broker password per account (group_vars mq_users: web, worker, verify).
+SECRETS = (
+    "db_password",
+    "mq_web_password",
+    "mq_worker_password",
+    "mq_verify_password",
+    "web_secret_key",
+    "verify_api_token",
+)
 # The web app's SECRET_KEY signs sessions and CSRF tokens: long enough that it cannot be guessed.
 WEB_SECRET_KEY_MIN = 32
 VERIFY_API_TOKEN_MIN = 32
@@ -201,7 +209,17 @@ def _check_one_tool(report: Report, name: str, text: str | None) -> None:
 
 def _secret_store(name: str, *, cloud: bool, env: str) -> str:
     if cloud:
-        return f"SSM Parameter Store (SecureString) /gradestack/{env}/{name}, or an ansible-vault encrypted value"
+        parameter = f"/gradestack/{env}/{name}"
+        # Keys need length (32+), passwords the characters RDS and Amazon MQ accept.
+        value = (
+            "openssl rand -hex 32"
+            if name in {"web_secret_key", "verify_api_token"}
+            else ("openssl rand -base64 24 | tr -d '/@+=:,'")
+        )
+        return (
+            f"SSM Parameter Store (SecureString) {parameter}: `aws ssm put-parameter --type SecureString --name "
+            f'{parameter} --value "$({value})"`, or an ansible-vault encrypted value'
+        )
     return "the generated file .state/local/" + name + " (delete it to generate a new one)"
 
 
@@ -248,6 +266,19 @@ def check_secret(report: Report, name: str, value, *, error: str | None, cloud: 
         _token_rules(report, name, value, VERIFY_API_TOKEN_MIN, "the verifier's API token")
     else:
         _mq_rules(report, name, value)
+
+
+def check_broker_passwords_differ(report: Report, secrets: dict) -> None:
+    """Each broker account has a password of its own: one shared password would make every account every other."""
+    names = [name for name in SECRETS if name.startswith("mq_") and secrets.get(name)]
+    for index, name in enumerate(names):
+        for other in names[index + 1 :]:
+            if secrets[name] == secrets[other]:
+                report.problem(
+                    name,
+                    f"is the same as {other}",
+                    "give each broker account a password of its own (a leaked one would open the others)",
+                )
 
 
 def _token_rules(report: Report, name: str, value: str, minimum: int, needs: str) -> None:
@@ -557,6 +588,7 @@ def run_checks(params: dict, repo_root: str) -> Report:
             check_secret_in_git(report, name, cloud=params["cloud"], env=env)
             continue
         check_secret(report, name, params["secrets"].get(name), error=errors.get(name), cloud=params["cloud"], env=env)
+    check_broker_passwords_differ(report, params["secrets"])
     check_network(report, params["settings"])
     check_exposure(report, params["settings"], env)
     check_web_ami(report, params["settings"], env, params["cloud"])

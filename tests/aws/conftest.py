@@ -22,7 +22,9 @@ VERIFIER_KEY = "AKIAGRADESTACKVERIFY"  # verify.yml on its own: the operator's o
 HARNESS_KEY = "AKIAGRADESTACKHARNES"  # the tests' own boto3 clients and Terraform commands (setup, faults)
 SECRETS = {
     "db_password": "Emu-db-Passw0rd-1234",
-    "mq_admin_password": "Emu-mq-Passw0rd-5678",
+    "mq_web_password": "Emu-mq-Web-Passw0rd-5678",
+    "mq_worker_password": "Emu-mq-Worker-Passw0rd-9012",
+    "mq_verify_password": "Emu-mq-Verify-Passw0rd-3456",
     "web_secret_key": "Emu-web-Secret-Key-0123456789abcdef-XYZ",
     "verify_api_token": "Emu-verify-Api-Token-0123456789abcdef-XYZ",
 }

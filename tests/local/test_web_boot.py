@@ -138,12 +138,17 @@ def user_data_variables(environment: str, bucket: str, wait_seconds: int) -> dic
     return values
 
 
-def ssm_parameter_names(module: str) -> dict[str, str]:
-    """aws_ssm_parameter label -> name suffix below the prefix, as terraform/modules/<module> creates them."""
+def ssm_parameter_names(module: str, each_key: str = "") -> dict[str, str]:
+    """aws_ssm_parameter label -> name suffix below the prefix, as terraform/modules/<module> creates them.
+
+    A parameter per for_each key (the broker accounts' <client>/username) is named for ``each_key``.
+    """
     text = (REPO / "terraform" / "modules" / module / "main.tf").read_text()
-    return dict(
-        re.findall(r'resource "aws_ssm_parameter" "(\w+)" \{\s*name\s*=\s*"\$\{var\.parameter_prefix\}/([^"]+)"', text)
+    pattern = (
+        r'resource "aws_ssm_parameter" "(\w+)" \{\s*(?:for_each\s*=[^\n]*\s*)?'
+        r'name\s*=\s*"\$\{var\.parameter_prefix\}/([^"]+)"'
     )
+    return {label: name.replace("${each.key}", each_key) for label, name in re.findall(pattern, text)}
 
 
 # --- The emulated account, the servers and the bundle -----------------------------------------
@@ -194,7 +199,9 @@ class World:
         variables = user_data_variables(environment, self.bucket, SHORT_WAIT)
         prefix = variables["parameter_prefix"]
         published = Published(environment, prefix, self.release)
-        db_password, mq_password = self.database.password, self.broker.password
+        # The web hosts connect with the web app's own broker account (group_vars mq_users.web).
+        mq_username, mq_password = self.broker.credentials("web")
+        db_password = self.database.password
         published.secrets = {"db": db_password, "mq": mq_password, "key": secrets.token_hex(32)}
         values = {}
         database = ssm_parameter_names("database")
@@ -207,11 +214,11 @@ class World:
                 database["password"]: db_password,
             }
         )
-        messaging = ssm_parameter_names("messaging")
+        messaging = ssm_parameter_names("messaging", each_key="web")
         values.update(
             {
                 messaging["endpoints"]: f"stomp://host.containers.internal:{self.forwards['activemq'].port}",
-                messaging["username"]: self.broker.username,
+                messaging["username"]: mq_username,
                 messaging["password"]: mq_password,
             }
         )
@@ -220,7 +227,7 @@ class World:
         values.update(
             {
                 "db_password": db_password,
-                "mq_admin_password": mq_password,
+                "mq_web_password": mq_password,
                 "release/current": json.dumps({"release": self.release, "web_bundle": self.release}),
                 "web/settings/web_gunicorn_workers": "1",
             }

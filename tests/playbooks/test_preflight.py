@@ -22,6 +22,12 @@ PREFLIGHT = "deploy.yml"
 ONLY_PREFLIGHT = ["--tags", "preflight"]
 GOOD_DB_PASSWORD = "Sx8kq2LmPz9w"  # noqa: S105  (test value stored in moto only)
 GOOD_MQ_PASSWORD = "Qm4vT8nRz2Lp7Kx"  # noqa: S105
+# One password per broker account (group_vars mq_users), each different.
+GOOD_MQ_PASSWORDS = {
+    "mq_web_password": GOOD_MQ_PASSWORD,
+    "mq_worker_password": "Wk9rP3sLm7Xq2Tz",
+    "mq_verify_password": "Vf5yH8cNq1Rb6Jd",
+}
 GOOD_WEB_SECRET_KEY = "7c1e9a4f0b2d8e6a3f5c7b9d1e0a2c4f6b8d0e2a"  # noqa: S105
 CERTIFICATE = "arn:aws:acm:ap-northeast-2:123456789012:certificate/0e1a7ed0-5173-4c3e-8a1f-000000000443"
 # What the operator adds for staging and production before the first deploy (README,
@@ -46,7 +52,7 @@ def cloud_env(moto_server) -> dict[str, str]:
     for environment in ("dev", "staging", "production"):
         for name, value in (
             ("db_password", GOOD_DB_PASSWORD),
-            ("mq_admin_password", GOOD_MQ_PASSWORD),
+            *GOOD_MQ_PASSWORDS.items(),
             ("web_secret_key", GOOD_WEB_SECRET_KEY),
             ("verify_api_token", GOOD_VERIFY_API_TOKEN),
         ):
@@ -86,7 +92,8 @@ def test_good_cloud_settings_pass(environment, cloud_env):
     assert "Deploying as arn:aws:sts::" in result.stdout
     # The secrets never reach the output.
     assert GOOD_DB_PASSWORD not in result.stdout
-    assert GOOD_MQ_PASSWORD not in result.stdout
+    for password in GOOD_MQ_PASSWORDS.values():
+        assert password not in result.stdout
     assert GOOD_WEB_SECRET_KEY not in result.stdout
 
 
@@ -148,12 +155,16 @@ def test_staging_without_alarm_recipients_is_warned_about(cloud_env):
 BAD_LOCAL_SETTINGS = [
     pytest.param({"db_password": "your-secure-db-password-here"}, "db_password", "placeholder", id="db-placeholder"),
     pytest.param(
-        {"mq_admin_password": "your-secure-mq-password-here"}, "mq_admin_password", "placeholder", id="mq-placeholder"
+        {"mq_web_password": "your-secure-mq-password-here"}, "mq_web_password", "placeholder", id="mq-placeholder"
     ),
     pytest.param({"db_password": "Ab1@x"}, "db_password", "RDS needs 8 to 128", id="db-too-short"),
     pytest.param({"db_password": "Abcdef12/@xyz"}, "db_password", "characters RDS refuses", id="db-bad-chars"),
-    pytest.param({"mq_admin_password": "Abcdefgh12,=:"}, "mq_admin_password", "Amazon MQ refuses", id="mq-bad-chars"),
-    pytest.param({"mq_admin_password": "aaaaaaaaaaaaaa"}, "mq_admin_password", "4 unique", id="mq-repetitive"),
+    pytest.param({"mq_worker_password": "Abcdefgh12,=:"}, "mq_worker_password", "Amazon MQ refuses",
+                 id="mq-bad-chars"),
+    pytest.param({"mq_verify_password": "aaaaaaaaaaaaaa"}, "mq_verify_password", "4 unique", id="mq-repetitive"),
+    pytest.param({"mq_verify_password": "Ab1x"}, "mq_verify_password", "Amazon MQ needs 12 to 250", id="mq-short"),
+    pytest.param({"mq_web_password": "Same-Pass-9xQ2", "mq_worker_password": "Same-Pass-9xQ2"}, "mq_web_password",
+                 "is the same as mq_worker_password", id="mq-shared-password"),
     pytest.param({"db_password": "Password123!"}, "db_password", "obvious default", id="db-obvious"),
     pytest.param({"web_secret_key": "your-secure-web-secret-key-here"}, "web_secret_key", "placeholder",
                  id="web-secret-placeholder"),
@@ -192,7 +203,7 @@ def test_each_bad_setting_fails_naming_setting_and_fix(overrides, setting, reaso
 def test_several_bad_settings_are_all_listed_in_one_run():
     overrides = {
         "db_password": "your-secure-db-password-here",
-        "mq_admin_password": "short",
+        "mq_web_password": "short",
         "private_subnet_cidrs": ["10.0.1.0/24", "10.0.4.0/24"],
         "enable_ssh_access": True,
         "ssh_cidr_blocks": ["::/0"],
@@ -201,7 +212,7 @@ def test_several_bad_settings_are_all_listed_in_one_run():
     assert result.returncode != 0
     problems = problems_of(result.stdout)
     named = {line.split(" (", 1)[0] for line in problems}
-    assert {"db_password", "mq_admin_password", "private_subnet_cidrs", "ssh_cidr_blocks"} <= named, problems
+    assert {"db_password", "mq_web_password", "private_subnet_cidrs", "ssh_cidr_blocks"} <= named, problems
     assert f"Preflight found {len(problems)} problem(s)" in result.stdout
     # Overrides are attributed to where they came from, not to the file they replaced.
     assert any(line.startswith("private_subnet_cidrs (overridden on the command line") for line in problems)
@@ -294,6 +305,21 @@ def test_missing_web_secret_key_in_ssm_is_named(cloud_env, moto_server):
         and "/gradestack/production/web_secret_key" in line
         for line in problems
     ), problems
+
+
+@pytest.mark.parametrize("secret", ["mq_web_password", "mq_worker_password", "mq_verify_password"])
+def test_a_missing_broker_password_in_ssm_is_named_with_the_command_that_adds_it(cloud_env, moto_server, secret):
+    """Each broker account's password is the operator's SSM SecureString (upgrading: README says to add them)."""
+    ssm = boto3.client("ssm", endpoint_url=moto_server.endpoint, **_boto_args(moto_server))
+    ssm.delete_parameter(Name=f"/gradestack/staging/{secret}")
+    result = run_playbook(
+        PREFLIGHT, args=ONLY_PREFLIGHT, inventory="inventories/staging", env=cloud_env, extra_vars=OPERATOR_SETTINGS
+    )
+    assert result.returncode != 0
+    # The yaml callback folds long lines: compare the run's text with its whitespace joined.
+    output = " ".join(result.stdout.split())
+    assert f"{secret} (group_vars/all/main.yml): could not be read" in output, result.stdout[-3000:]
+    assert f"aws ssm put-parameter --type SecureString --name /gradestack/staging/{secret}" in output, output[-3000:]
 
 
 def test_secrets_path_other_than_the_stacks_is_refused(cloud_env):

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ from testsupport.terraform import (
     LOCAL_BACKEND_OVERRIDE,
     REPO,
     TERRAFORM_DIR,
+    TEST_MQ_PASSWORDS,
+    TEST_SECRET_VALUES,
     TEST_SECRETS,
     TerraformCli,
     copy_root_module,
@@ -38,6 +41,8 @@ pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 DRIFT_FILE = TERRAFORM_DIR / "emulator_drift.yml"
 REPORT = REPO / "reports" / "terraform" / "emulator.json"
 MEASURED: dict[str, dict] = {}
+# The broker access map (mq_users, mq_authorization, mq_temp_destination_authorization).
+GROUP_VARS = yaml.safe_load((REPO / "group_vars" / "all" / "main.yml").read_text())
 _SPEC = importlib.util.spec_from_file_location(
     "terraform_plan_summary", REPO / "roles" / "terraform_stack" / "library" / "terraform_plan_summary.py"
 )
@@ -141,6 +146,7 @@ def test_plan(stack: Stack, environment: str) -> None:
     else:
         assert ssh == []
     check_user_data(planned(plan, "module.compute.aws_launch_template.web")["user_data"], environment)
+    check_broker_access(plan)
     service = planned(plan, "module.ecs_grading.aws_ecs_service.grading")
     assert service["name"] == f"gradestack-{environment}-grading-service"
     assert service["network_configuration"][0]["assign_public_ip"] is False
@@ -193,6 +199,46 @@ def check_verify_schedule(plan: dict, environment: str, enabled: bool) -> None:
     assert heartbeat["period"] == 900 and heartbeat["evaluation_periods"] == 2
 
 
+def _groups(element: ET.Element, right: str) -> list[str]:
+    return element.get(right, "").split(",") if element.get(right) else []
+
+
+def check_broker_access(plan: dict) -> None:
+    """The broker's accounts and its configuration's authorization map are group_vars' (mq_users, ...).
+
+    One account per client, none with console access; the authorizationPlugin's entries are
+    mq_authorization's, entry for entry, and temporary destinations mq_temp_destination_authorization's.
+    """
+    broker = planned(plan, "module.messaging.aws_mq_broker.this")
+    users = {user["username"]: user for user in broker["user"]}
+    assert set(users) == {user["username"] for user in GROUP_VARS["mq_users"].values()}
+    for user in GROUP_VARS["mq_users"].values():
+        assert users[user["username"]]["console_access"] is False, user
+        assert sorted(users[user["username"]]["groups"]) == sorted(user["groups"]), user
+    # Terraform's own rendering of the repo's template, not untrusted input.
+    config = ET.fromstring(planned(plan, "module.messaging.aws_mq_configuration.this")["data"])  # noqa: S314
+    ns = {"amq": "http://activemq.apache.org/schema/core"}
+    plugin = config.find("amq:plugins/amq:authorizationPlugin/amq:map/amq:authorizationMap", ns)
+    assert plugin is not None, "no authorizationPlugin in the broker configuration"
+    entries = [
+        {
+            **({"queue": e.get("queue")} if e.get("queue") else {"topic": e.get("topic")}),
+            **{right: _groups(e, right) for right in ("read", "write", "admin")},
+        }
+        for e in plugin.findall("amq:authorizationEntries/amq:authorizationEntry", ns)
+    ]
+    expected = [
+        {k: entry[k] for k in ("queue", "topic") if k in entry}
+        | {right: entry.get(right, []) for right in ("read", "write", "admin")}
+        for entry in GROUP_VARS["mq_authorization"]
+    ]
+    assert entries == expected
+    (temp,) = plugin.findall("amq:tempDestinationAuthorizationEntry/amq:tempDestinationAuthorizationEntry", ns)
+    assert {right: _groups(temp, right) for right in ("read", "write", "admin")} == GROUP_VARS[
+        "mq_temp_destination_authorization"
+    ]
+
+
 def check_user_data(encoded: str, environment: str) -> None:
     """The boot script is valid bash, follows the bundle contract and carries no secret."""
     script = base64.b64decode(encoded).decode()
@@ -202,7 +248,7 @@ def check_user_data(encoded: str, environment: str) -> None:
     assert "BUNDLE_PREFIX='artifacts/web-bundle/'" in script
     assert 'ansible-playbook" -c local -i localhost, site.yml' in script
     assert "\nENDPOINT_URL=''\n" in script  # AWS's endpoints: only tests/local/test_web_boot.py sets an emulator's
-    for secret in TEST_SECRETS.values():
+    for secret in TEST_SECRET_VALUES:
         assert secret not in script
 
 
@@ -401,11 +447,11 @@ def check_state_keeps_no_secrets(stack: Stack) -> dict:
         for instance in resource["instances"]:
             text = json.dumps(instance)
             if resource["type"] == "aws_ssm_parameter":
-                assert TEST_SECRETS["mq_admin_password"] not in text, f"{resource['name']} keeps a secret"
+                assert not any(p in text for p in TEST_MQ_PASSWORDS.values()), f"{resource['name']} keeps a secret"
                 if instance["attributes"]["name"].endswith("/password"):
                     assert not instance["attributes"].get("value"), instance["attributes"]["name"]
             elif resource["type"] != "aws_mq_broker":
-                assert TEST_SECRETS["mq_admin_password"] not in text, f"{resource['type']}.{resource['name']}"
+                assert not any(p in text for p in TEST_MQ_PASSWORDS.values()), f"{resource['type']}.{resource['name']}"
     return state
 
 
@@ -420,6 +466,10 @@ def check_applied_hardening(state: dict) -> None:
     container = json.loads(attributes("aws_ecs_task_definition", "module.ecs_grading")["container_definitions"])[0]
     environment = {e["name"]: e["value"] for e in container["environment"]}
     assert container["stopTimeout"] == 120 and environment["WORKER_SHUTDOWN_GRACE_S"] == "110"
+    # The workers connect with their own broker account, not the web app's.
+    secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    assert secrets["MQ_USERNAME"].endswith(":parameter/gradestack/production/mq/worker/username"), secrets
+    assert secrets["MQ_PASSWORD"].endswith(":parameter/gradestack/production/mq/worker/password"), secrets
     body = json.loads(attributes("aws_cloudwatch_dashboard", "module.monitoring")["dashboard_body"])
     titles = " ".join(w["properties"].get("title", "") for w in body["widgets"])
     for title in (
@@ -477,6 +527,11 @@ def check_outputs(outputs: dict) -> None:
         assert match, f"{endpoint!r} is not stomp+ssl://host:port"
         assert 0 < int(match.group(2)) < 65536
     assert outputs["mq_endpoints"] == ",".join(endpoints)
+    # One username and one password parameter per broker account (the web hosts read the web app's).
+    parameters = outputs["ssm_parameter_names"]
+    for client in GROUP_VARS["mq_users"]:
+        assert parameters[f"mq_{client}_username"] == f"/gradestack/production/mq/{client}/username"
+        assert parameters[f"mq_{client}_password"] == f"/gradestack/production/mq/{client}/password"
     assert outputs["web_release_parameter_name"] == "/gradestack/production/web/release"
     assert outputs["verifier_ecr_repository_url"].endswith("/gradestack-production-verifier")
     assert outputs["verify_schedule_name"] == "gradestack-production-verify"
@@ -498,13 +553,14 @@ def test_invalid_settings_are_rejected_with_clear_messages(terraform_cli: Terraf
         mq_instance_type="mq.t3.small",
         vpc_cidr="10.0.0.0/33",
         db_password="short",  # noqa: S106  (an invalid test value)
-        mq_admin_password="has,comma-and=equals",  # noqa: S106  (an invalid test value)
+        mq_passwords=TEST_MQ_PASSWORDS | {"web": "has,comma-and=equals"},  # an invalid test value
         ecs_task_cpu=300,
         ssh_cidr_blocks=["office"],
         grading_container_image="grading service",
         db_name="1judge",
         db_username="postgres",
-        mq_username="app user",
+        mq_users=GROUP_VARS["mq_users"] | {"web": {"username": "app user", "groups": ["gradestack-web"]}},
+        mq_authorization=[*GROUP_VARS["mq_authorization"], {"queue": "grading audit", "read": ["gradestack-web"]}],
         mq_maximum_redeliveries=-1,
         mq_redelivery_delay_ms=10,
     )
@@ -521,7 +577,8 @@ def test_invalid_settings_are_rejected_with_clear_messages(terraform_cli: Terraf
         "grading_container_image must be an image reference",
         "db_name must be 1-63 letters, digits or underscores, starting with a letter",
         "db_username must not be a reserved or well-known user name",
-        "mq_username must be 2-100 letters, digits, dashes, periods, underscores or tildes",
+        "Each of mq_users needs a username and at least one group of 2-100 letters",
+        "Each entry of mq_authorization names exactly one queue or topic",
         "mq_maximum_redeliveries must be a whole number from 0",
         "mq_redelivery_delay_ms must be a whole number of milliseconds from 100 to 600000",
     ):
@@ -542,7 +599,8 @@ def test_overlapping_subnets_are_rejected(stack: Stack) -> None:
 
 
 def test_inconsistent_settings_fail_their_preconditions(stack: Stack) -> None:
-    """Cross-setting rules: a Fargate size that does not exist, ASG bounds, broker size for active/standby."""
+    """Cross-setting rules: a Fargate size that does not exist, ASG bounds, broker size for active/standby,
+    the broker access map's groups and passwords."""
     stack.workspace("inconsistent")
     tfvars = write_tfvars(
         stack.root,
@@ -553,6 +611,9 @@ def test_inconsistent_settings_fail_their_preconditions(stack: Stack) -> None:
         max_size=2,
         desired_capacity=2,
         mq_deployment_mode="ACTIVE_STANDBY_MULTI_AZ",
+        # A typo in a granted group, and an account without a password.
+        mq_authorization=[*GROUP_VARS["mq_authorization"], {"queue": "grading.audit", "read": ["auditors"]}],
+        mq_passwords={k: v for k, v in TEST_MQ_PASSWORDS.items() if k != "verify"},
     )
     result = stack.tf("plan", "-input=false", "-no-color", "-var-file", str(tfvars), check=False)
     assert result.returncode != 0
@@ -561,5 +622,7 @@ def test_inconsistent_settings_fail_their_preconditions(stack: Stack) -> None:
         "ecs_task_cpu/ecs_task_memory is not a Fargate size",
         "min_size <= desired_capacity <= max_size",
         "ACTIVE_STANDBY_MULTI_AZ needs an mq.m5.* instance type",
+        "mq_passwords needs one password for each account of mq_users",
+        "grants a group that no account of mq_users is in (a typo?): auditors.",
     ):
         assert expected in errors, f"missing error {expected!r} in:\n{result.stderr[-4000:]}"

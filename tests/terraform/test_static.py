@@ -140,8 +140,8 @@ def test_tfvars_example_sets_every_required_variable() -> None:
     assert required <= assigned, f"terraform.tfvars.example lacks {sorted(required - assigned)}"
     assert assigned <= root_variable_names(), f"unknown variables: {sorted(assigned - root_variable_names())}"
     # The deployment guide's placeholders, which preflight rejects.
-    assert 'db_password       = "your-secure-db-password-here"' in example
-    assert 'mq_admin_password = "your-secure-mq-password-here"' in example
+    assert 'db_password = "your-secure-db-password-here"' in example
+    assert 'web    = "your-secure-mq-password-here"' in example
     assert 'grading_container_image = "your-registry/grading-service:latest"' in example
 
 
@@ -149,12 +149,13 @@ def test_deployment_guide_variables_have_no_default() -> None:
     """Environment settings live in group_vars only: a default here would be a second home."""
     # The root variables under the deployment guide's names (README.md, "Environments").
     guide = {
-        "environment_name", "aws_region", "db_password", "mq_admin_password", "grading_container_image",
+        "environment_name", "aws_region", "db_password", "mq_passwords", "grading_container_image",
         "vpc_cidr", "public_subnet_cidrs", "private_subnet_cidrs", "database_subnet_cidrs",
         "db_instance_class", "mq_instance_type", "ecs_desired_count", "ecs_max_capacity", "ecs_task_cpu",
         "ecs_task_memory", "min_size", "max_size", "desired_capacity", "enable_ssh_access", "ssh_cidr_blocks",
         "db_multi_az", "mq_deployment_mode", "enable_s3_lifecycle", "enable_s3_versioning",
         "enable_deletion_protection", "db_deletion_protection", "mq_enable_audit_logs",
+        "mq_users", "mq_authorization", "mq_temp_destination_authorization",
     }  # fmt: skip
     text = (TERRAFORM_DIR / "variables.tf").read_text()
     blocks = dict(re.findall(r'variable "([a-z0-9_]+)" \{(.*?)\n\}', text, re.DOTALL))
@@ -162,7 +163,7 @@ def test_deployment_guide_variables_have_no_default() -> None:
     for name in guide:
         assert "\n  default" not in blocks[name], f"{name} must not have a default (group_vars is its home)"
         assert "description" in blocks[name] and "type" in blocks[name]
-    for name in ("db_password", "mq_admin_password"):
+    for name in ("db_password", "mq_passwords"):
         assert "sensitive   = true" in blocks[name]
 
 
@@ -207,7 +208,7 @@ def test_hardening_variables_are_set_in_group_vars_for_every_environment() -> No
     """Every root variable without a default (secrets and the image aside) comes from group_vars in each environment."""
     text = "\n".join(tf.read_text() for tf in TERRAFORM_DIR.glob("*.tf"))
     blocks = dict(re.findall(r'variable "([a-z0-9_]+)" \{(.*?)\n\}', text, re.DOTALL))
-    required = {n for n, b in blocks.items() if "\n  default" not in b} - {"db_password", "mq_admin_password"}
+    required = {n for n, b in blocks.items() if "\n  default" not in b} - {"db_password", "mq_passwords"}
     for environment in ("dev", "staging", "production", "emulated"):
         settings = group_vars_for(environment)
         missing = sorted(required - set(settings))

@@ -50,7 +50,7 @@ def test_vault_value_in_group_vars_is_not_plain_text(tmp_path):
     group_vars = tmp_path / "group_vars"
     group_vars.mkdir()
     (group_vars / "production.yml").write_text(
-        "db_password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3131\nmq_admin_password: Plain-Text-Secret-1\n"
+        "db_password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3131\nmq_worker_password: Plain-Text-Secret-1\n"
     )
     sources = preflight.setting_sources([str(group_vars)], ["production"], str(tmp_path))
     report = preflight.Report(sources)
@@ -58,7 +58,28 @@ def test_vault_value_in_group_vars_is_not_plain_text(tmp_path):
         # Good for every secret's rules (web_secret_key needs 32+ characters).
         preflight.check_secret(report, name, "Xy7-abcdefghijk" * 3, error=None, cloud=True, env="production")
     assert len(report.problems) == 1
-    assert report.problems[0].startswith("mq_admin_password (group_vars/production.yml): is plain text")
+    assert report.problems[0].startswith("mq_worker_password (group_vars/production.yml): is plain text")
+
+
+def test_each_broker_account_needs_a_password_of_its_own():
+    report = _report()
+    secrets = {"mq_web_password": "Shared-Pass-9xQ2", "mq_worker_password": "Shared-Pass-9xQ2",
+               "mq_verify_password": "Other-Pass-7kL3"}  # fmt: skip
+    preflight.check_broker_passwords_differ(report, secrets)
+    assert len(report.problems) == 1
+    assert report.problems[0].startswith("mq_web_password (") and "same as mq_worker_password" in report.problems[0]
+    assert "Shared-Pass-9xQ2" not in report.problems[0]
+    report = _report()
+    preflight.check_broker_passwords_differ(report, secrets | {"mq_worker_password": "Third-Pass-5zW8"})
+    assert report.problems == []
+
+
+def test_a_cloud_secret_is_named_with_the_command_that_stores_it():
+    report = _report()
+    preflight.check_secret(report, "mq_verify_password", None, error=None, cloud=True, env="staging")
+    (problem,) = report.problems
+    assert problem.startswith("mq_verify_password (") and "is not set" in problem
+    assert "aws ssm put-parameter --type SecureString --name /gradestack/staging/mq_verify_password" in problem
 
 
 def test_valid_layout_has_no_network_problems():
@@ -133,8 +154,9 @@ def test_plain_text_web_secret_key_in_group_vars_is_an_error(tmp_path):
                            env="staging")  # fmt: skip
     assert report.problems == [
         "web_secret_key (group_vars/staging.yml): is plain text in group_vars (a secret in git); fix: remove it from "
-        "group_vars/staging.yml and keep it in SSM Parameter Store (SecureString) /gradestack/staging/web_secret_key, "
-        "or an ansible-vault encrypted value"
+        "group_vars/staging.yml and keep it in SSM Parameter Store (SecureString) /gradestack/staging/web_secret_key: "
+        "`aws ssm put-parameter --type SecureString --name /gradestack/staging/web_secret_key --value "
+        '"$(openssl rand -hex 32)"`, or an ansible-vault encrypted value'
     ]
 
 

@@ -106,13 +106,21 @@ def test_sql_probe_round_trip_and_a_wrong_password(tmp_path, postgres_server):
     assert WRONG not in result.stdout
 
 
-def test_stomp_probe_round_trip(tmp_path, activemq_server):
-    options = {"mq_endpoints": activemq_server.stomp_url, "mq_username": activemq_server.username,
-               "mq_password": activemq_server.password, "mq_ca_bundle": str(activemq_server.tls.ca_bundle)}  # fmt: skip
+@pytest.mark.parametrize(("user", "ok"), [("verify", True), ("web", False)])
+def test_stomp_probe_round_trip(tmp_path, activemq_server, user, ok):
+    """The verifier's own account (group_vars mq_users.verify) may round trip; the web app's has no temporary queues."""
+    username, password = activemq_server.credentials(user)
+    options = {"mq_endpoints": activemq_server.stomp_url, "mq_username": username,
+               "mq_password": password, "mq_ca_bundle": str(activemq_server.tls.ca_bundle)}  # fmt: skip
     result = run_tasks(tmp_path, [probe("stomp_roundtrip", **options), save("probed")])
     assert result.returncode == 0, result.stdout[-3000:]
     probed = json.loads((tmp_path / "probed.json").read_text())
-    assert probed["ok"] is True and "sent and received back" in probed["reason"], probed
+    assert probed["ok"] is ok, probed
+    if ok:
+        assert "sent and received back" in probed["reason"] and username in probed["reason"], probed
+    else:
+        assert "not authorized" in probed["reason"], probed
+    assert password not in result.stdout
 
 
 def test_stomp_probe_names_a_refused_login(tmp_path, activemq_server):

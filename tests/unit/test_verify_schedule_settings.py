@@ -55,7 +55,9 @@ def rendered_variables(environment: str, tmp_path: Path, extra: dict | None = No
         "out": str(tmp_path),
         # Secrets are SSM lookups in group_vars; they travel as TF_VAR_*, not in the rendered file.
         "db_password": "unit-test-password",
-        "mq_admin_password": "unit-test-password",
+        "mq_web_password": "unit-test-password",
+        "mq_worker_password": "unit-test-password",
+        "mq_verify_password": "unit-test-password",
         **(extra or {}),
     }
     env = {

@@ -1,13 +1,18 @@
-"""roles/activemq: the broker runs, answers STOMP with authentication, keeps messages
-across a restart and dead-letters a message after the configured redeliveries."""
+"""roles/activemq: the broker runs, answers STOMP with authentication, applies group_vars'
+authorization map, keeps messages across a restart and dead-letters a message after the
+configured redeliveries."""
 
 import uuid
 from pathlib import Path
 
 import pytest
 
-APP = ("gradestack-app", "molecule-app-secret")
-ADMIN = ("admin", "molecule-admin-secret")
+# converge.yml: the accounts of group_vars mq_users, plus the probes' own (molecule.* queues).
+PROBE_ACCOUNT = ("molecule", "molecule-probe-secret")
+WEB = ("gradestack-web", "molecule-web-secret")
+WORKER = ("gradestack-worker", "molecule-worker-secret")
+VERIFY = ("gradestack-verify", "molecule-verify-secret")
+APP = PROBE_ACCOUNT
 PROBE = "/tmp/stomp_probe.py"
 CONF = "/etc/activemq/instances-available/main/activemq.xml"
 
@@ -49,13 +54,37 @@ def test_config_has_the_amazon_mq_policy(host):
     assert "<kahaDB" in text
 
 
-@pytest.mark.parametrize("account", [APP, ADMIN], ids=["app", "admin"])
+@pytest.mark.parametrize("account", [WEB, WORKER, VERIFY], ids=["web", "worker", "verify"])
 def test_connect_answers_connected(host, account):
     assert stomp(host, account, "connect").startswith("CONNECTED")
 
 
-def test_wrong_password_is_refused(host):
-    assert stomp(host, ("gradestack-app", "wrong"), "connect").startswith("ERROR")
+@pytest.mark.parametrize("account", [("gradestack-web", "wrong"), ("admin", "admin")], ids=["wrong", "no-admin"])
+def test_wrong_password_and_the_old_admin_account_are_refused(host, account):
+    assert stomp(host, account, "connect").startswith("ERROR")
+
+
+def test_config_has_the_authorization_map(host):
+    text = host.file(CONF).content_string
+    assert "<authorizationPlugin>" in text
+    assert '<authorizationEntry queue="grading.requests" read="gradestack-workers"' in text
+    assert '<tempDestinationAuthorizationEntry read="gradestack-verifiers"' in text
+
+
+def test_a_request_goes_from_the_web_account_to_the_workers(host):
+    body = f"request-{uuid.uuid4().hex}"
+    assert stomp(host, WEB, "send", "grading.requests", body) == "RECEIPT"
+    assert stomp(host, WORKER, "receive", "grading.requests") == body
+
+
+@pytest.mark.parametrize(
+    ("account", "action", "queue"),
+    [(WEB, "receive", "grading.requests"), (WEB, "send", "grading.results"), (VERIFY, "send", "grading.requests")],
+    ids=["web-takes-jobs", "web-forges-results", "verifier-sends-jobs"],
+)
+def test_an_account_is_refused_what_its_client_does_not_do(host, account, action, queue):
+    args = [action, queue] + (["forged"] if action == "send" else [])
+    assert stomp(host, account, *args) == "ERROR"
 
 
 def test_persistent_message_survives_a_restart(host):

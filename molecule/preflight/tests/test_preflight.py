@@ -7,7 +7,7 @@ import pytest
 from testsupport.molecule_scenario import facts, run_playbook
 
 CONVERGE = Path(__file__).resolve().parents[1] / "converge.yml"
-SECRETS = ("Sx8kq2LmPz9w", "Qm4vT8nRz2Lp7Kx", "Wk7pQ2sX9vLm4Rt8Zn3Bc6Hd1Jf5Gy0Ae")
+SECRETS = ("Sx8kq2LmPz9w", "Qm4vT8nRz2Lp7Kx", "Wk9rP3sLm7Xq2Tz", "Vf5yH8cNq1Rb6Jd", "Wk7pQ2sX9vLm4Rt8Zn3Bc6Hd1Jf5Gy0Ae")
 
 
 def test_good_settings_pass_with_every_tool_found():

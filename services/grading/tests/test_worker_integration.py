@@ -98,7 +98,7 @@ class WorkerProcess:
         self.health_port = free_port()
         self.log_path = tmp / f"worker-{WorkerProcess._count}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MQ_"))}
-        env |= broker.endpoints_env() | moto_server.client_env()
+        env |= broker.endpoints_env(user="worker") | moto_server.client_env()  # the workers' account
         env |= {
             "GRADING_BUCKET": bucket,
             "HEALTH_PORT": str(self.health_port),
@@ -543,7 +543,7 @@ def test_a_job_over_its_budget_is_killed_and_the_slot_reused(  # noqa: PLR0917  
 ) -> None:
     stretch_wall_clock(monkeypatch)
     judge_config = JudgeConfig(compile_wall_ms=3000, wall_factor=1.0, wall_extra_ms=0)
-    env = broker.endpoints_env() | {
+    env = broker.endpoints_env(user="worker") | {
         "GRADING_BUCKET": bucket,
         "HEALTH_PORT": str(free_port()),
         "HEALTH_HOST": "127.0.0.1",

@@ -10,6 +10,16 @@ from collections.abc import Callable, Collection
 import stomp
 from gradestack_protocol.broker import BrokerSettings, connect
 
+from testsupport.activemq import ActiveMQServer
+
+
+def web_settings(broker: ActiveMQServer) -> BrokerSettings:
+    """The web app's own broker account (group_vars mq_users.web): what the publisher and the consumer use.
+
+    The helpers below (drain, publish) play the other side with the tests' account.
+    """
+    return BrokerSettings.from_env(broker.endpoints_env(user="web"))
+
 
 class Collector(stomp.ConnectionListener):
     def __init__(self) -> None:

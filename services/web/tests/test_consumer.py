@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 
 from testsupport.activemq import start_activemq
 
-from .brokerhelp import drain, publish, run_in_thread, wait_until
+from .brokerhelp import drain, publish, run_in_thread, wait_until, web_settings
 from .webhelp import as_user
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
@@ -170,7 +170,7 @@ def test_consumer_over_the_broker(make_app, contestant, sessions, broker):
         done("unknown-submission", "AC").to_json(),
     ]
     publish(settings, RESULT_QUEUE, messages)
-    consumer = ResultsConsumer(sessions, settings)
+    consumer = ResultsConsumer(sessions, web_settings(broker))
     thread = run_in_thread(consumer.run)
     try:
         wait_until(lambda: sum(consumer.counts.values()) == len(messages), 60, "every result to be handled")
@@ -202,7 +202,7 @@ def test_consumer_over_the_broker(make_app, contestant, sessions, broker):
 def test_consumer_reconnects_after_broker_restart(make_app, contestant, sessions, broker):
     settings = BrokerSettings.from_env(broker.endpoints_env())
     (sid,) = new_submissions(make_app, contestant, 1)
-    consumer = ResultsConsumer(sessions, settings)
+    consumer = ResultsConsumer(sessions, web_settings(broker))
     thread = run_in_thread(consumer.run)
     try:
         publish(settings, RESULT_QUEUE, [processing(sid).to_json()])
@@ -224,7 +224,7 @@ def test_a_result_is_not_acked_until_its_transaction_commits(make_app, contestan
     (sid,) = new_submissions(make_app, contestant, 1)
     unreachable = DatabaseSettings.from_env({**db_env, "DATABASE_PORT": "1", "DATABASE_CONNECT_TIMEOUT": "1"})
     broken_engine = make_engine(unreachable)
-    first = ResultsConsumer(make_sessionmaker(broken_engine), settings, db_retry_seconds=0.2)
+    first = ResultsConsumer(make_sessionmaker(broken_engine), web_settings(broker), db_retry_seconds=0.2)
     thread = run_in_thread(first.run)
     try:
         publish(settings, RESULT_QUEUE, [done(sid, "AC").to_json()])
@@ -235,7 +235,7 @@ def test_a_result_is_not_acked_until_its_transaction_commits(make_app, contestan
         broken_engine.dispose()
     assert state_of(sessions, sid) == ("queued", None)
 
-    second = ResultsConsumer(sessions, settings)
+    second = ResultsConsumer(sessions, web_settings(broker))
     thread = run_in_thread(second.run)
     try:
         wait_until(lambda: state_of(sessions, sid) == ("done", "AC"), 60, "the redelivered result to be applied")

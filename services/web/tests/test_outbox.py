@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from testsupport.activemq import start_activemq
 
-from .brokerhelp import drain, run_in_thread, wait_until
+from .brokerhelp import drain, run_in_thread, wait_until, web_settings
 from .webhelp import as_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_tables")]
@@ -52,7 +52,7 @@ def test_broker_outage_delays_but_never_loses_or_duplicates(make_app, contestant
     settings = BrokerSettings.from_env(broker.endpoints_env())
     drain(settings, REQUEST_QUEUE)  # leftovers of an earlier test, if any
     client = as_user(make_app(RATE_LIMIT_ENABLED="false"), contestant)
-    publisher = OutboxPublisher(sessions, settings, poll_seconds=0.1, receipt_timeout=5)
+    publisher = OutboxPublisher(sessions, web_settings(broker), poll_seconds=0.1, receipt_timeout=5)
 
     broker.stop()
     ids = submit(client, 5)  # accepted while the broker is down: the web tier does not need it
@@ -97,7 +97,7 @@ def test_two_publishers_never_send_a_row_twice(make_app, contestant, sessions, b
     client = as_user(make_app(RATE_LIMIT_ENABLED="false"), contestant)
     ids = submit(client, 30)
     # Two web hosts each run a publisher; small batches make them contend for rows.
-    publishers = [OutboxPublisher(sessions, settings, batch_size=3, poll_seconds=0.05) for _ in range(2)]
+    publishers = [OutboxPublisher(sessions, web_settings(broker), batch_size=3, poll_seconds=0.05) for _ in range(2)]
     threads = [run_in_thread(p.run) for p in publishers]
     try:
         wait_until(lambda: unsent(sessions) == 0, 60, "both publishers to drain the outbox")
@@ -120,7 +120,7 @@ def test_housekeeping_removes_only_old_sent_rows(make_app, contestant, sessions,
         rows[old].sent_at = datetime.now(UTC) - timedelta(days=8)
         rows[recent].sent_at = datetime.now(UTC) - timedelta(days=1)
         session.add(RateLimit(key="submit:192.0.2.1", window_start=datetime.now(UTC) - timedelta(days=2), count=3))
-    publisher = OutboxPublisher(sessions, BrokerSettings.from_env(broker.endpoints_env()), retention_days=7)
+    publisher = OutboxPublisher(sessions, web_settings(broker), retention_days=7)
     assert publisher.housekeeping() == (1, 1)
     with sessions() as session:
         assert sorted(session.scalars(select(OutboxMessage.submission_id))) == sorted([recent, pending])
@@ -129,7 +129,7 @@ def test_housekeeping_removes_only_old_sent_rows(make_app, contestant, sessions,
 def test_readiness_reports_the_outbox_backlog(make_app, contestant, broker):
     broker.start()  # idempotent: earlier tests may have left it stopped on failure
     client = as_user(
-        make_app(RATE_LIMIT_ENABLED="false", READY_CACHE_SECONDS="0", **broker.endpoints_env()), contestant
+        make_app(RATE_LIMIT_ENABLED="false", READY_CACHE_SECONDS="0", **broker.endpoints_env(user="web")), contestant
     )
     submit(client, 2)
     ready = client.get("/health/ready")
@@ -144,7 +144,7 @@ def test_a_committed_row_wakes_the_publisher_without_polling(make_app, contestan
     settings = BrokerSettings.from_env(broker.endpoints_env())
     drain(settings, REQUEST_QUEUE)
     client = as_user(make_app(RATE_LIMIT_ENABLED="false"), contestant)
-    publisher = OutboxPublisher(sessions, settings, poll_seconds=3600)
+    publisher = OutboxPublisher(sessions, web_settings(broker), poll_seconds=3600)
     thread = run_in_thread(publisher.run)
     try:
         wait_until(lambda: publisher.wakeup is not None and publisher.wakeup.listening, 30, "the LISTEN")

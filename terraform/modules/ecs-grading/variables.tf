@@ -64,12 +64,12 @@ variable "mq_endpoints" {
 }
 
 variable "mq_username_parameter_arn" {
-  description = "ARN of the SSM parameter holding MQ_USERNAME."
+  description = "ARN of the SSM parameter holding MQ_USERNAME: the workers' own broker account (<prefix>/mq/worker/username)."
   type        = string
 }
 
 variable "mq_password_parameter_arn" {
-  description = "ARN of the SSM SecureString holding MQ_PASSWORD."
+  description = "ARN of the SSM SecureString holding MQ_PASSWORD of the workers' account (<prefix>/mq/worker/password)."
   type        = string
 }
 

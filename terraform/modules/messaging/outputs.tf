@@ -34,18 +34,18 @@ output "mq_endpoints" {
   value       = join(",", local.stomp_ssl_endpoints)
 }
 
-output "username" {
-  description = "Broker user name (MQ_USERNAME)."
-  value       = var.username
+output "usernames" {
+  description = "Broker user name (MQ_USERNAME) of each client's account."
+  value       = { for client, user in var.users : client => user.username }
 }
 
 output "parameter_names" {
-  description = "SSM parameter names of the MQ_* settings (endpoints, username, password)."
-  value = {
-    endpoints = aws_ssm_parameter.endpoints.name
-    username  = aws_ssm_parameter.username.name
-    password  = aws_ssm_parameter.password.name
-  }
+  description = "SSM parameter names of the MQ_* settings: endpoints, and <client>_username, <client>_password for each account."
+  value = merge(
+    { endpoints = aws_ssm_parameter.endpoints.name },
+    { for client, parameter in aws_ssm_parameter.username : "${client}_username" => parameter.name },
+    { for client, parameter in aws_ssm_parameter.password : "${client}_password" => parameter.name },
+  )
 }
 
 output "requests_queue" {
@@ -54,12 +54,12 @@ output "requests_queue" {
 }
 
 output "parameter_arns" {
-  description = "SSM parameter ARNs of the MQ_* settings (for ECS task secrets)."
-  value = {
-    endpoints = aws_ssm_parameter.endpoints.arn
-    username  = aws_ssm_parameter.username.arn
-    password  = aws_ssm_parameter.password.arn
-  }
+  description = "SSM parameter ARNs of the MQ_* settings (for ECS task secrets): endpoints, and <client>_username, <client>_password for each account."
+  value = merge(
+    { endpoints = aws_ssm_parameter.endpoints.arn },
+    { for client, parameter in aws_ssm_parameter.username : "${client}_username" => parameter.arn },
+    { for client, parameter in aws_ssm_parameter.password : "${client}_password" => parameter.arn },
+  )
 }
 
 output "requests_dead_letter_queue" {

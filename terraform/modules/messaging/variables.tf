@@ -44,16 +44,38 @@ variable "engine_version" {
   default     = "5.18"
 }
 
-variable "username" {
-  description = "Broker user (console admin; also used by the web app and the grading workers)."
-  type        = string
-  default     = "gradestack"
+variable "users" {
+  description = "The broker's accounts by client (group_vars mq_users): {<client> = {username, groups}}. None gets console access."
+  type = map(object({
+    username = string
+    groups   = list(string)
+  }))
 }
 
-variable "password" {
-  description = "Password of the broker user."
-  type        = string
+variable "passwords" {
+  description = "The password of each account of users, by the same key (group_vars mq_passwords)."
+  type        = map(string)
   sensitive   = true
+}
+
+variable "authorization" {
+  description = "authorizationPlugin entries (group_vars mq_authorization): exactly one of queue or topic, and the groups that may read, write and admin it. Destinations no entry names are refused to every account."
+  type = list(object({
+    queue = optional(string)
+    topic = optional(string)
+    read  = optional(list(string), [])
+    write = optional(list(string), [])
+    admin = optional(list(string), [])
+  }))
+}
+
+variable "temp_destination_authorization" {
+  description = "Groups allowed temporary queues and topics (group_vars mq_temp_destination_authorization); without the entry ActiveMQ would allow them to every account."
+  type = object({
+    read  = optional(list(string), [])
+    write = optional(list(string), [])
+    admin = optional(list(string), [])
+  })
 }
 
 variable "enable_audit_logs" {
@@ -77,10 +99,4 @@ variable "requests_queue" {
   description = "Name of the grading request queue (gradestack_protocol.messages)."
   type        = string
   default     = "grading.requests"
-}
-
-variable "console_access" {
-  description = "Give the broker user ActiveMQ web console access. Off: the web app and the workers connect as this user and need no console (least privilege)."
-  type        = bool
-  default     = false
 }
