@@ -170,10 +170,11 @@ class BrokerCounter:
                 else:
                     seen[0] += 1
 
+        # A failed sample is reported and recorded as missing; it must not end the sampling.
         try:
             conn = connect(self.settings, listener=Listener())
-        except ConnectionError as error:
-            print(f"  (browse: {error})", file=sys.stderr)
+        except (ConnectionError, OSError, stomp.exception.StompException) as error:
+            print(f"  (browse failed: {error})", file=sys.stderr)
             return None
         try:
             conn.subscribe(queue, id="backlog-bench-browse", ack="auto", headers={"browser": "true"})
@@ -349,7 +350,8 @@ def report(result: dict) -> dict:
 def load_env(workdir: Path):
     from testsupport.local_env import LocalEnv  # noqa: PLC0415
 
-    return LocalEnv(**{**json.loads((workdir / "env.json").read_text()), "workdir": workdir})
+    fields = json.loads((workdir / "env.json").read_text())
+    return LocalEnv(**{**fields, "workdir": workdir, "inventory": Path(fields["inventory"])})
 
 
 def save_env(env) -> None:
