@@ -1,8 +1,9 @@
 """The backlog per task the grading autoscaler tracks: bench/backlog_bench.py's function against the Terraform policy.
 
-The pure tests pin what the function does with each input; the Terraform test renders the
-policy's metric-math expression and metric ids with Terraform itself (``terraform console``)
-for one broker instance and for an active/standby pair, evaluates the rendered expression as
+The pure tests pin what the function does with each input; the Terraform tests render the
+policy's metric-math expression and metric ids, and the dashboard widget that shows "the
+autoscaler's figure", with Terraform itself (``terraform console``) for one broker instance
+and for an active/standby pair, evaluate the rendered expression as
 CloudWatch evaluates metric math (standard operator precedence, FILL, IF, no value where an
 operand has none), and checks that the function gives the same figure on the same inputs, so
 that the two cannot drift apart.
@@ -15,6 +16,7 @@ import importlib.util
 import json
 import math
 import operator
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +34,7 @@ sys.modules["backlog_bench"] = backlog_bench  # dataclasses look their module up
 _spec.loader.exec_module(backlog_bench)
 backlog_per_task = backlog_bench.backlog_per_task
 ECS_GRADING = REPO / "terraform" / "modules" / "ecs-grading" / "main.tf"
+MONITORING = REPO / "terraform" / "modules" / "monitoring" / "main.tf"
 
 
 # --- the function on its own --------------------------------------------------------------------
@@ -122,24 +125,17 @@ def test_the_policy_reads_the_metrics_the_function_takes():
     assert queue["metric_stat"][0]["metric"][0]["dimensions"][1]["value"] == "${var.requests_queue}"
 
 
-def _render(broker_names: list[str], tmp_path: Path) -> tuple[str, str, list[str]]:
-    """The expression's id, the expression and the QueueSize queries' ids, as Terraform renders them."""
-    expression, _, [queue] = _policy_metrics()
-    # The raw HCL of the attributes (python-hcl2 keeps their quotes), evaluated by Terraform itself;
-    # the dynamic block's iterator (metrics.key: the list index) becomes a for expression's.
-    queue_id = queue["id"].replace("metrics.key", "k").replace("metrics.value", "v")
+def _console(broker_names: list[str], tmp_path: Path, local_values: dict[str, str]) -> dict:
+    """``local_values`` (name to raw HCL) evaluated by Terraform itself, for these broker instance names."""
+    locals_block = "".join(f"  {name} = {value}\n" for name, value in local_values.items())
     (tmp_path / "main.tf").write_text(
-        'variable "mq_metric_broker_names" {\n  type = list(string)\n}\n'
-        "locals {\n"
-        f"  expression = {expression['expression']}\n"
-        f"  queue_ids  = [for k, v in var.mq_metric_broker_names : {queue_id}]\n"
-        "}\n"
+        f'variable "mq_metric_broker_names" {{\n  type = list(string)\n}}\nlocals {{\n{locals_block}}}\n'
     )
     (tmp_path / "brokers.tfvars.json").write_text(json.dumps({"mq_metric_broker_names": broker_names}))
     cli = make_cli()
     result = subprocess.run(
         [cli.binary, "console", "-var-file=brokers.tfvars.json"],
-        input="jsonencode({expression = local.expression, queue_ids = local.queue_ids})\n",
+        input="jsonencode({" + ", ".join(f"{name} = local.{name}" for name in local_values) + "})\n",
         cwd=tmp_path,
         env=cli.env,
         capture_output=True,
@@ -148,8 +144,45 @@ def _render(broker_names: list[str], tmp_path: Path) -> tuple[str, str, list[str
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    rendered = json.loads(json.loads(result.stdout.strip()))
-    return _unquote(expression["id"]), rendered["expression"], rendered["queue_ids"]
+    return json.loads(json.loads(result.stdout.strip()))
+
+
+def _render_policy(broker_names: list[str], tmp_path: Path) -> tuple[str, list[str]]:
+    """The policy's expression and its QueueSize queries' ids, as Terraform renders them."""
+    expression, _, [queue] = _policy_metrics()
+    assert _unquote(expression["id"]) == "backlog"
+    # The raw HCL of the attributes (python-hcl2 keeps their quotes); the dynamic block's
+    # iterator (metrics.key: the list index) becomes a for expression's.
+    queue_id = queue["id"].replace("metrics.key", "k").replace("metrics.value", "v")
+    rendered = _console(
+        broker_names,
+        tmp_path,
+        {
+            "expression": expression["expression"],
+            "queue_ids": f"[for k, v in var.mq_metric_broker_names : {queue_id}]",
+        },
+    )
+    return rendered["expression"], rendered["queue_ids"]
+
+
+def _render_dashboard(broker_names: list[str], tmp_path: Path) -> tuple[str, list[str]]:
+    """The dashboard's "the autoscaler's figure" widget: its expression and QueueSize ids, rendered."""
+    text = MONITORING.read_text()
+    brokers = re.search(r"^\s*brokers\s*=\s*(\{.*\})\s*$", text, re.MULTILINE)
+    widget = re.search(r'title\s*=\s*"Grading backlog per task[^"]*"(?P<body>.*?)annotations', text, re.DOTALL)
+    assert brokers and widget, "the monitoring module's backlog widget or its local.brokers moved"
+    body = widget["body"]
+    # CloudWatch's 1-minute Average, as the policy's metrics.
+    assert re.search(r"\bperiod\s*=\s*60\b", body) and re.search(r'\bstat\s*=\s*"Average"', body)
+    expression = re.search(r'id = "backlog", expression = (".*?"), label', body)
+    assert expression and '"QueueSize"' in body and "{ id = k, visible = false }" in body
+    assert '"RunningTaskCount"' in body and '{ id = "tasks", visible = false }' in body
+    rendered = _console(
+        broker_names,
+        tmp_path,
+        {"brokers": brokers[1], "expression": expression[1], "queue_ids": "keys(local.brokers)"},
+    )
+    return rendered["expression"], rendered["queue_ids"]
 
 
 _ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
@@ -204,13 +237,30 @@ CASES = [
 ]
 
 
+SINGLE = ["gradestack-production-mq-1"]
+PAIR = ["gradestack-production-mq-1", "gradestack-production-mq-2"]
+
+
+def _check(expression: str, queue_ids: list[str], broker_names: list[str]) -> None:
+    assert len(queue_ids) == len(broker_names)
+    for all_queue_points, task_points in CASES:
+        queue_points = all_queue_points[: len(broker_names)]
+        values = {queue_id: _mean(points) for queue_id, points in zip(queue_ids, queue_points, strict=True)}
+        values["tasks"] = _mean(task_points)
+        expected = evaluate(expression, values)
+        got = backlog_per_task(queue_points, task_points)
+        assert (got is None) == (expected is None), (expression, queue_points, task_points, got, expected)
+        if expected is not None:
+            assert math.isclose(got, expected), (expression, queue_points, task_points, got, expected)
+
+
 @pytest.mark.terraform
 @pytest.mark.parametrize(
     "broker_names",
     [
-        pytest.param(["gradestack-production-mq-1"], id="single-instance"),
+        pytest.param(SINGLE, id="single-instance"),
         pytest.param(
-            ["gradestack-production-mq-1", "gradestack-production-mq-2"],
+            PAIR,
             id="active-standby",
             marks=pytest.mark.xfail(
                 strict=True,
@@ -221,15 +271,13 @@ CASES = [
         ),
     ],
 )
-def test_the_function_computes_what_the_terraform_expression_does(broker_names, tmp_path):
-    expression_id, expression, queue_ids = _render(broker_names, tmp_path)
-    assert expression_id == "backlog" and len(queue_ids) == len(broker_names)
-    for all_queue_points, task_points in CASES:
-        queue_points = all_queue_points[: len(broker_names)]
-        values = {queue_id: _mean(points) for queue_id, points in zip(queue_ids, queue_points, strict=True)}
-        values["tasks"] = _mean(task_points)
-        expected = evaluate(expression, values)
-        got = backlog_per_task(queue_points, task_points)
-        assert (got is None) == (expected is None), (expression, queue_points, task_points, got, expected)
-        if expected is not None:
-            assert math.isclose(got, expected), (expression, queue_points, task_points, got, expected)
+def test_the_function_computes_what_the_scaling_policy_does(broker_names, tmp_path):
+    _check(*_render_policy(broker_names, tmp_path), broker_names)
+
+
+@pytest.mark.terraform
+@pytest.mark.parametrize(
+    "broker_names", [pytest.param(SINGLE, id="single-instance"), pytest.param(PAIR, id="active-standby")]
+)
+def test_the_function_computes_what_the_dashboard_shows_as_the_autoscalers_figure(broker_names, tmp_path):
+    _check(*_render_dashboard(broker_names, tmp_path), broker_names)
