@@ -5,7 +5,7 @@ policy's metric-math expression and metric ids, and the dashboard widget that sh
 autoscaler's figure", with Terraform itself (``terraform console``) for one broker instance
 and for an active/standby pair, evaluate the rendered expression as
 CloudWatch evaluates metric math (standard operator precedence, FILL, IF, no value where an
-operand has none), and checks that the function gives the same figure on the same inputs, so
+operand has none), and check that the function gives the same figure on the same inputs, so
 that the two cannot drift apart.
 """
 
