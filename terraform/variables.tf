@@ -443,19 +443,18 @@ variable "log_retention_days" {
   }
 }
 
+# --- Hardening (issue #17): IAM boundary, secrets, scaling, endpoints, alarms -------------
+# No defaults: group_vars/all/aws_stack.yml is their one home.
+
 variable "grading_backlog_per_task" {
   description = "Target number of queued grading requests per running task; the autoscaler adds tasks above it and removes them below."
   type        = number
-  default     = 5
 
   validation {
     condition     = var.grading_backlog_per_task >= 1
     error_message = "grading_backlog_per_task must be at least 1."
   }
 }
-
-# --- Hardening (issue #17): IAM boundary, secrets, scaling, endpoints, alarms -------------
-# No defaults: group_vars/all/aws_stack.yml is their one home.
 
 variable "iam_permissions_boundary" {
   description = "Permissions boundary of every IAM role the stack creates: a customer managed policy name in this account or its ARN (docs/iam/permissions-boundary.json)."
