@@ -122,6 +122,29 @@ def test_a_web_host_edited_by_hand_is_converged_again_and_only_it(deployed):
     assert counts.get("web-2", {}).get("changed", 0) == 0, counts
 
 
+def test_a_service_host_edited_by_hand_is_converged_again_and_only_it(deployed):
+    """The redeploy above converged no service host (roles/converge_guard); its drift probe still finds a hand edit."""
+    db = deployed.container("db")
+    conf = "/etc/postgresql/15/main/conf.d/gradestack.conf"
+
+    def read_conf() -> str:
+        return subprocess.run(["podman", "exec", db, "cat", conf], capture_output=True, text=True, check=True).stdout
+
+    original = read_conf()
+    subprocess.run(["podman", "exec", db, "sh", "-c", f"echo '# edited by hand' >> {conf}"], check=True)
+    result = deployed.run(DEPLOY, "provision stage after a hand edit", args=["--tags", "provision"])
+    assert result.returncode == 0, tail(result)
+    output = " ".join(result.stdout.split())
+    assert "db: converging postgresql: drifted since its last converge" in output, tail(result)
+    for host, role in (("mq", "activemq"), ("aws", "aws_emulator"), ("lb", "load_balancer")):
+        assert f"{host}: not converging {role}" in output, tail(result)
+    assert "localhost: not converging local_provision" in output, tail(result)
+    assert read_conf() == original
+    counts = recap(result)
+    assert counts["db"].get("changed", 0) > 0, counts
+    assert all(counts[host].get("changed", 0) == 0 for host in ("localhost", "mq", "aws", "lb")), counts
+
+
 def test_verify_passes_and_writes_a_junit_report(deployed):
     result = deployed.run(VERIFY, "verify")
     assert result.returncode == 0, tail(result, 120)
