@@ -145,6 +145,24 @@ def test_a_service_host_edited_by_hand_is_converged_again_and_only_it(deployed):
     assert all(counts[host].get("changed", 0) == 0 for host in ("localhost", "mq", "aws", "lb")), counts
 
 
+def test_a_grading_worker_removed_by_hand_is_run_again(deployed):
+    """The redeploy above replaced no worker (roles/converge_guard); its probe still finds one missing."""
+    workers = deployed.grading_containers()
+    assert len(workers) >= 2
+    subprocess.run(["podman", "rm", "--force", workers[-1]], check=True, capture_output=True)
+    result = deployed.run(DEPLOY, "grading stage after a worker was removed", args=["--tags", "grading"])
+    assert result.returncode == 0, tail(result)
+    output = " ".join(result.stdout.split())
+    assert "localhost: converging grading_service: drifted since its last converge" in output, tail(result)
+    assert sorted(deployed.grading_containers()) == sorted(workers)
+    assert container_running(workers[-1])
+    assert recap(result)["localhost"].get("changed", 0) > 0
+    again = deployed.run(DEPLOY, "grading stage again, nothing changed", args=["--tags", "grading"])
+    assert again.returncode == 0, tail(again)
+    assert "localhost: not converging grading_service" in " ".join(again.stdout.split()), tail(again)
+    assert recap(again)["localhost"].get("changed", 0) == 0
+
+
 def test_verify_passes_and_writes_a_junit_report(deployed):
     result = deployed.run(VERIFY, "verify")
     assert result.returncode == 0, tail(result, 120)
