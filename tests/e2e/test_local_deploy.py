@@ -122,6 +122,47 @@ def test_a_web_host_edited_by_hand_is_converged_again_and_only_it(deployed):
     assert counts.get("web-2", {}).get("changed", 0) == 0, counts
 
 
+def test_a_service_host_edited_by_hand_is_converged_again_and_only_it(deployed):
+    """The redeploy above converged no service host (roles/converge_guard); its drift probe still finds a hand edit."""
+    db = deployed.container("db")
+    conf = "/etc/postgresql/15/main/conf.d/gradestack.conf"
+
+    def read_conf() -> str:
+        return subprocess.run(["podman", "exec", db, "cat", conf], capture_output=True, text=True, check=True).stdout
+
+    original = read_conf()
+    subprocess.run(["podman", "exec", db, "sh", "-c", f"echo '# edited by hand' >> {conf}"], check=True)
+    result = deployed.run(DEPLOY, "provision stage after a hand edit", args=["--tags", "provision"])
+    assert result.returncode == 0, tail(result)
+    output = " ".join(result.stdout.split())
+    assert "db: converging postgresql: drifted since its last converge" in output, tail(result)
+    for host, role in (("mq", "activemq"), ("aws", "aws_emulator"), ("lb", "load_balancer")):
+        assert f"{host}: not converging {role}" in output, tail(result)
+    assert "localhost: not converging local_provision" in output, tail(result)
+    assert read_conf() == original
+    counts = recap(result)
+    assert counts["db"].get("changed", 0) > 0, counts
+    assert all(counts[host].get("changed", 0) == 0 for host in ("localhost", "mq", "aws", "lb")), counts
+
+
+def test_a_grading_worker_removed_by_hand_is_run_again(deployed):
+    """The redeploy above replaced no worker (roles/converge_guard); its probe still finds one missing."""
+    workers = deployed.grading_containers()
+    assert len(workers) >= 2
+    subprocess.run(["podman", "rm", "--force", workers[-1]], check=True, capture_output=True)
+    result = deployed.run(DEPLOY, "grading stage after a worker was removed", args=["--tags", "grading"])
+    assert result.returncode == 0, tail(result)
+    output = " ".join(result.stdout.split())
+    assert "localhost: converging grading_service: drifted since its last converge" in output, tail(result)
+    assert sorted(deployed.grading_containers()) == sorted(workers)
+    assert container_running(workers[-1])
+    assert recap(result)["localhost"].get("changed", 0) > 0
+    again = deployed.run(DEPLOY, "grading stage again, nothing changed", args=["--tags", "grading"])
+    assert again.returncode == 0, tail(again)
+    assert "localhost: not converging grading_service" in " ".join(again.stdout.split()), tail(again)
+    assert recap(again)["localhost"].get("changed", 0) == 0
+
+
 def test_verify_passes_and_writes_a_junit_report(deployed):
     result = deployed.run(VERIFY, "verify")
     assert result.returncode == 0, tail(result, 120)

@@ -212,6 +212,18 @@ def test_second_run_changes_nothing(env):
     assert recap_changed(env.run("present").stdout) == 0
 
 
+def test_a_stopped_container_is_found_and_started_again(env):
+    # The second run above provisioned nothing (roles/converge_guard); its probe still sees this.
+    web = env.containers["web-1"]
+    podman("stop", "--time", "1", web)
+    result = env.run("present")
+    assert "converging local_provision: drifted since its last converge" in " ".join(result.stdout.split())
+    assert recap_changed(result.stdout) > 0
+    assert podman("inspect", "--format", "{{.State.Status}}", web) == "running"
+    assert ansible_ping(env).returncode == 0
+    assert recap_changed(env.run("present").stdout) == 0
+
+
 def test_destroy_removes_exactly_what_was_created(env):
     env.run("absent")
     assert labelled("ps", env.label) == []

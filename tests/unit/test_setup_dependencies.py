@@ -60,6 +60,7 @@ HOST_COMMANDS: dict[str, str] = {
     "sed": "sed", "sh": "dash", "sha256sum": "coreutils", "sleep": "coreutils", "sort": "coreutils",
     "tail": "coreutils", "tar": "tar", "timeout": "coreutils", "tr": "coreutils", "xargs": "findutils",
     "apt-get": "apt", "gzip": "gzip", "head": "coreutils", "ipcrm": "util-linux", "flock": "util-linux",
+    "readlink": "coreutils",
     # setup's list
     "podman": "podman", "debootstrap": "debootstrap", "git": "git", "gcc": "gcc", "g++": "g++",
     "make": "make", "openssl": "openssl", "java": "default-jre-headless", "python3": "python3",
