@@ -200,7 +200,8 @@ def test_the_broker_speaks_stomp_over_tls_only_with_the_environments_ca(deployed
         ).stdout.strip()
 
     assert connect("/etc/gradestack/mq-ca.pem") == "ok ((('commonName', 'mq'),),)"
-    assert connect("").startswith("refused unable to get local issuer certificate"), connect("")
+    # The broker sends its chain up to the CA, which the system store does not hold.
+    assert connect("") == "refused self-signed certificate in certificate chain"
     for worker in deployed.grading_containers():
         env = json.loads(
             subprocess.run(["podman", "inspect", worker], capture_output=True, text=True, check=True).stdout
