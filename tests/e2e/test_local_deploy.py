@@ -172,6 +172,8 @@ def test_verify_passes_and_writes_a_junit_report(deployed):
     # Every check ran from the operator's machine: none skipped, none failed.
     assert {status for status, _ in checks.values()} == {"pass"}, checks
     assert "graded in" in checks["e2e.ac"][1] and "verdict AC" in checks["e2e.ac"][1], checks["e2e.ac"]
+    # The broker probe ran from a web host, over TLS with the CA file roles/web installed there.
+    assert "stomp+ssl://mq:61614: sent and received back" in checks["mq.roundtrip"][1], checks["mq.roundtrip"]
     # Its metrics are in the local moto's CloudWatch: a heartbeat, and one CheckFailed per check.
     endpoints = json.loads((Path(deployed.extra_vars["gradestack_state_dir"]) / "endpoints.json").read_text())
     cloudwatch = boto3.client(
@@ -214,6 +216,40 @@ def verifier_run(env: LocalEnv) -> tuple[subprocess.CompletedProcess[str], dict[
     return result, read_report(report)
 
 
+def test_the_broker_speaks_stomp_over_tls_only_with_the_environments_ca(deployed):
+    """As Amazon MQ: no plain STOMP port; the certificate for `mq` verifies against the environment's CA
+    (what the web hosts and the workers trust through MQ_CA_BUNDLE) and not against the system store."""
+    listening = subprocess.run(
+        ["podman", "exec", deployed.container("mq"), "ss", "-Hltn"], capture_output=True, text=True, check=True
+    ).stdout
+    ports = {line.split()[3].rsplit(":", 1)[1] for line in listening.splitlines() if line.strip()}
+    assert "61614" in ports and "61613" not in ports, listening
+    handshake = (
+        "import socket, ssl, sys\n"
+        "ctx = ssl.create_default_context(cafile=sys.argv[1] or None)\n"
+        "try:\n"
+        "    with ctx.wrap_socket(socket.create_connection(('mq', 61614), timeout=10), server_hostname='mq') as s:\n"
+        "        print('ok', s.getpeercert()['subject'])\n"
+        "except ssl.SSLCertVerificationError as e:\n"
+        "    print('refused', e.verify_message)\n"
+    )
+    web1 = deployed.container("web-1")
+
+    def connect(cafile: str) -> str:
+        return subprocess.run(
+            ["podman", "exec", web1, "python3", "-c", handshake, cafile], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    assert connect("/etc/gradestack/mq-ca.pem") == "ok ((('commonName', 'mq'),),)"
+    # The broker sends its chain up to the CA, which the system store does not hold.
+    assert connect("") == "refused self-signed certificate in certificate chain"
+    for worker in deployed.grading_containers():
+        env = json.loads(
+            subprocess.run(["podman", "inspect", worker], capture_output=True, text=True, check=True).stdout
+        )[0]["Config"]["Env"]
+        assert "MQ_ENDPOINTS=stomp+ssl://mq:61614" in env and "MQ_CA_BUNDLE=/etc/gradestack/mq-ca.pem" in env, worker
+
+
 def test_the_scheduled_verifier_runs_from_inside_the_network_and_passes(deployed):
     """verify_vantage=network, as the schedule stage's verifier container runs it: on the environment's podman
     network, without podman, the state directory read-only; its timer active, a run started by hand passes."""
@@ -239,6 +275,8 @@ def test_the_scheduled_verifier_runs_from_inside_the_network_and_passes(deployed
     assert checks["grading.workers"][0] == "skip" and "no podman" in checks["grading.workers"][1], checks
     # From the network: the services by their names there.
     assert "GET http://lb/ -> 200" in checks["lb.root"][1], checks["lb.root"]
+    # The verifier trusts the CA from the state directory it mounts, as the deploy made it.
+    assert "stomp+ssl://mq:61614: sent and received back" in checks["mq.roundtrip"][1], checks["mq.roundtrip"]
     assert "GET http://web-1/health -> 200" in checks["web.web-1"][1], checks["web.web-1"]
     # Readable by the host user: the verifier writes as root, the host directory's reports are 0644.
     report = Path(deployed.extra_vars["verify_report_dir"]) / "verify-local.xml"

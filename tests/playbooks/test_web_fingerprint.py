@@ -70,6 +70,8 @@ def test_settings_only_changes_reach_the_host_on_both_backends(fingerprint) -> N
         "web_secret_key": "another-secret-key-0123456789abcdef",
         "web_hsts_max_age": 600,
         "web_mq_endpoints": "stomp+ssl://b-1.mq.example:61614",
+        # A new local CA (the broker's certificate re-issued by another CA) must reach the hosts too.
+        "web_mq_ca_bundle": "-----BEGIN CERTIFICATE-----\nMIIBnew\n-----END CERTIFICATE-----",
     }
     for name, value in changed.items():
         other = fingerprint(**{name: value})["fingerprint"]

@@ -36,6 +36,18 @@ def test_local_broker_applies_the_amazon_mq_redelivery_policy():
         assert local[name] == "{{ activemq_redelivery_delay_ms }}"
 
 
+def _broker_vars(tasks_from: str = "main") -> dict:
+    """The vars the local provision stage gives roles/activemq's entry point ``tasks_from``."""
+    (found,) = [
+        task["vars"]
+        for play in _yaml("playbooks/local/provision.yml")
+        for task in play.get("tasks", [])
+        if task.get("ansible.builtin.include_role", {}).get("name") == "activemq"
+        and task["ansible.builtin.include_role"].get("tasks_from", "main") == tasks_from
+    ]
+    return found
+
+
 def test_both_brokers_take_user_and_policy_from_the_same_group_vars_keys():
     shared = _yaml("group_vars/all/main.yml")
     assert shared["mq_maximum_redeliveries"] == 3
@@ -45,12 +57,7 @@ def test_both_brokers_take_user_and_policy_from_the_same_group_vars_keys():
     for key in ("db_name", "db_username", *access, "mq_maximum_redeliveries", "mq_redelivery_delay_ms"):
         assert key not in local, f"{key} has its one home in group_vars/all/main.yml"
     # The local site playbook passes them to the broker role, by the same keys Terraform reads.
-    (broker,) = [
-        task["vars"]
-        for play in _yaml("playbooks/local/provision.yml")
-        for task in play.get("tasks", [])
-        if task.get("ansible.builtin.include_role", {}).get("name") == "activemq"
-    ]
+    broker = _broker_vars()
     assert broker["activemq_users"] == "{{ mq_users }}"
     assert broker["activemq_passwords"] == "{{ mq_passwords }}"
     assert broker["activemq_authorization"] == "{{ mq_authorization }}"
@@ -113,3 +120,33 @@ def test_each_client_connects_with_its_own_account():
     assert "mq_password_parameter_arn = module.messaging.parameter_arns.worker_password" in main_tf
     user_data = (REPO / "terraform/modules/compute/templates/user_data.sh.tftpl").read_text()
     assert '"mq/web/password": "web_mq_password"' in user_data
+
+
+def test_the_local_broker_speaks_stomp_over_tls_only_as_amazon_mq():
+    local = _yaml("group_vars/local.yml")
+    assert local["mq_endpoints"] == "stomp+ssl://mq:61614"
+    # The broker opens the port of mq_endpoints (one home), with the certificate the control node made.
+    broker, certificate = _broker_vars(), _broker_vars("certificate")
+    assert broker["activemq_stomp_ssl_port"] == "{{ mq_endpoints | urlsplit('port') }}"
+    assert "activemq_stomp_port" not in broker
+    assert _yaml("roles/activemq/defaults/main.yml")["activemq_stomp_port"] == 0
+    assert broker["activemq_tls_dir"] == certificate["activemq_tls_dir"] == "{{ local_mq_tls_dir }}"
+    assert broker["activemq_tls_keystore_password"] == certificate["activemq_tls_keystore_password"]
+    # Every client trusts the local CA: web hosts, grading workers and the verify probes.
+    assert _yaml("group_vars/web.yml")["web_mq_ca_bundle"] == "{{ lookup('ansible.builtin.file', local_mq_ca_bundle) }}"
+    (grading,) = [
+        task["vars"]
+        for play in _yaml("playbooks/local/grading.yml")
+        for task in play.get("tasks", [])
+        if task.get("ansible.builtin.include_role", {}).get("name") == "grading_service"
+    ]
+    assert grading["grading_service_mq_ca_bundle"] == "{{ local_mq_ca_bundle }}"
+    (verify,) = [
+        task["vars"]
+        for play in _yaml("playbooks/local/verify.yml")
+        for task in play["tasks"]
+        if task.get("ansible.builtin.include_role", {}).get("name") == "verify_local"
+    ]
+    assert "local_mq_ca_bundle" in verify["verify_local_mq"]["ca_bundle"]
+    # AWS web hosts trust the system store (Amazon MQ's certificate is public): no CA is set there.
+    assert "web_mq_ca_bundle" not in _yaml("group_vars/aws_web.yml")

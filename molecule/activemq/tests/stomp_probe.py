@@ -1,13 +1,25 @@
-"""A minimal STOMP 1.2 client run inside the broker's container (no stomp.py there).
+"""A minimal STOMP 1.2 client run inside the broker's container (no stomp.py there), over TLS as the
+web app and the workers connect: to 127.0.0.1, checking the certificate for the name `mq`.
 
-usage: stomp_probe.py USER PASSWORD connect
-       stomp_probe.py USER PASSWORD send QUEUE BODY
-       stomp_probe.py USER PASSWORD receive QUEUE
-       stomp_probe.py USER PASSWORD nack-all QUEUE   (prints how many times it was delivered)
+usage: stomp_probe.py [--ca FILE|system] [--plain PORT] USER PASSWORD connect
+       stomp_probe.py ... USER PASSWORD send QUEUE BODY
+       stomp_probe.py ... USER PASSWORD receive QUEUE
+       stomp_probe.py ... USER PASSWORD nack-all QUEUE   (prints how many times it was delivered)
+       stomp_probe.py ... - - certificate                 (the verified peer certificate, as JSON)
+
+--ca system trusts the system bundle only (a client without the environment's CA); --plain
+PORT speaks plain STOMP to that port. A refused TCP connection prints REFUSED, a failed TLS
+handshake TLS-ERROR and its reason.
 """
 
+import argparse
+import json
 import socket
+import ssl
 import sys
+
+TLS_PORT = 61614
+SERVER_NAME = "mq"
 
 
 def frame(command: str, headers: dict[str, str], body: str = "") -> bytes:
@@ -15,9 +27,17 @@ def frame(command: str, headers: dict[str, str], body: str = "") -> bytes:
     return ("\n".join(lines) + "\0").encode()
 
 
+def open_socket(ca: str, plain_port: int) -> socket.socket:
+    if plain_port:
+        return socket.create_connection(("127.0.0.1", plain_port), timeout=10)
+    context = ssl.create_default_context() if ca == "system" else ssl.create_default_context(cafile=ca)
+    raw = socket.create_connection(("127.0.0.1", TLS_PORT), timeout=10)
+    return context.wrap_socket(raw, server_hostname=SERVER_NAME)
+
+
 class Client:
-    def __init__(self, user: str, password: str) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", 61613), timeout=10)
+    def __init__(self, sock: socket.socket, user: str, password: str) -> None:
+        self.sock = sock
         self.buf = b""
         self.sock.sendall(frame("CONNECT", {"accept-version": "1.2", "host": "/", "login": user, "passcode": password}))
         self.connected = self.read()
@@ -42,21 +62,55 @@ class Client:
         self.sock.sendall(frame(command, headers, body))
 
 
+def certificate(sock: ssl.SSLSocket) -> dict:
+    cert = sock.getpeercert() or {}
+
+    def names(rdns: tuple) -> dict[str, str]:
+        return {key: value for rdn in rdns for key, value in rdn}
+
+    return {
+        "subject": names(cert.get("subject", ())),
+        "issuer": names(cert.get("issuer", ())),
+        "san": [value for kind, value in cert.get("subjectAltName", ()) if kind == "DNS"],
+        "serial": cert.get("serialNumber", ""),
+        "version": sock.version(),
+    }
+
+
 def main() -> None:
-    user, password, action, *args = sys.argv[1:]
-    client = Client(user, password)
-    if action == "connect" or client.connected[0] != "CONNECTED":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ca", default="/tmp/mq-ca.pem")
+    parser.add_argument("--plain", type=int, default=0)
+    parser.add_argument("user")
+    parser.add_argument("password")
+    parser.add_argument("action")
+    parser.add_argument("args", nargs="*")
+    opts = parser.parse_args()
+    try:
+        sock = open_socket(opts.ca, opts.plain)
+    except ConnectionRefusedError:
+        print("REFUSED")
+        return
+    except ssl.SSLError as error:
+        print("TLS-ERROR", getattr(error, "reason", None) or error)
+        return
+    if opts.action == "certificate":
+        print(json.dumps(certificate(sock)))
+        return
+    client = Client(sock, opts.user, opts.password)
+    if opts.action == "connect" or client.connected[0] != "CONNECTED":
         print(client.connected[0], client.connected[1].get("message", ""))
         return
-    if action == "send":
+    args = opts.args
+    if opts.action == "send":
         queue, body = args
         client.send("SEND", {"destination": f"/queue/{queue}", "persistent": "true", "receipt": "r1"}, body)
         print(client.read()[0])
-    elif action == "receive":
+    elif opts.action == "receive":
         client.send("SUBSCRIBE", {"destination": f"/queue/{args[0]}", "id": "1", "ack": "auto"})
         command, _, body = client.read()
         print(body if command == "MESSAGE" else command)
-    elif action == "nack-all":
+    elif opts.action == "nack-all":
         client.send("SUBSCRIBE", {"destination": f"/queue/{args[0]}", "id": "1", "ack": "client-individual"})
         deliveries = 0
         while True:
@@ -66,6 +120,8 @@ def main() -> None:
             deliveries += 1
             client.send("NACK", {"id": headers["ack"]})
         print(deliveries)
+    else:
+        sys.exit(f"unknown action {opts.action}")
 
 
 if __name__ == "__main__":

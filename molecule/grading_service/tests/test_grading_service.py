@@ -1,6 +1,8 @@
 """roles/grading_service (podman): labelled, healthy, self-restarting workers, scaled and replaced by image tag."""
 
+import hashlib
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -65,6 +67,65 @@ def test_every_worker_shares_the_hosts_slot_lease_directory():
         ["podman", "exec", "gradestack-molecule-gs-2", "ls", lease_dir], capture_output=True, text=True, check=True
     ).stdout
     assert "20000.lock" in listing.split()
+
+
+def ca_file() -> Path:
+    return Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "tls" / "ca.pem"
+
+
+def mounted_ca(name: str) -> str:
+    return subprocess.run(
+        ["podman", "exec", name, "cat", "/etc/gradestack/mq-ca.pem"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_every_worker_trusts_the_brokers_ca_read_only():
+    for name in workers():
+        data = inspect(name)
+        mounts = {m["Destination"]: m for m in data["Mounts"]}
+        ca = mounts["/etc/gradestack/mq-ca.pem"]
+        assert ca["Source"] == str(ca_file()) and not ca["RW"]
+        env = dict(item.split("=", 1) for item in data["Config"]["Env"])
+        assert env["MQ_CA_BUNDLE"] == "/etc/gradestack/mq-ca.pem"
+        assert env["MQ_ENDPOINTS"] == "stomp+ssl://mq:61614"
+        assert mounted_ca(name) == ca_file().read_text()
+        # A file the worker's python accepts as a CA (what MQ_CA_BUNDLE is for).
+        subprocess.run(
+            [
+                "podman",
+                "exec",
+                name,
+                "python3",
+                "-c",
+                "import ssl; ssl.create_default_context(cafile='/etc/gradestack/mq-ca.pem')",
+            ],
+            check=True,
+        )
+
+
+def test_a_new_ca_replaces_the_workers():
+    before = {name: inspect(name)["Id"] for name in workers()}
+    original = ca_file().read_text()
+    # Another certificate in its place, written as Ansible writes files (a new file renamed over the old):
+    # a bind mount keeps showing the old file, so only new containers see the new CA.
+    replacement = ca_file().with_suffix(".new")
+    replacement.write_text((ca_file().parent / "broker.pem").read_text())
+    replacement.replace(ca_file())
+    try:
+        result = run_playbook(CONVERGE)
+        assert result.returncode == 0, result.stdout[-3000:]
+        for name, old_id in before.items():
+            data = inspect(name)
+            assert data["Id"] != old_id, name
+            assert (
+                data["Config"]["Labels"]["io.gradestack.mq-ca-sha256"]
+                == hashlib.sha256(ca_file().read_text().rstrip("\n").encode()).hexdigest()
+            )
+            assert mounted_ca(name) == ca_file().read_text()
+    finally:
+        ca_file().write_text(original)
+    # Back to the CA the other tests expect.
+    assert run_playbook(CONVERGE).returncode == 0
 
 
 def test_a_worker_that_exits_comes_back():

@@ -51,7 +51,8 @@ def test_environment_file_is_private_and_complete(host):
     assert env.group == "gradestack"
     assert env.mode == 0o640
     assert "DATABASE_PASSWORD='molecule-db-password'" in env.content_string
-    assert "MQ_ENDPOINTS=" in env.content_string
+    assert "MQ_ENDPOINTS='stomp+ssl://localhost:61614'" in env.content_string
+    assert "MQ_CA_BUNDLE='/etc/gradestack/mq-ca.pem'" in env.content_string
 
 
 def test_app_runs_from_its_own_venv_built_from_wheels(host):
@@ -95,3 +96,27 @@ def test_hsts_only_behind_an_https_load_balancer(host):
     assert "Strict-Transport-Security" not in http
     direct = host.check_output("curl -sS -D - -o /dev/null http://127.0.0.1/health")
     assert "Strict-Transport-Security" not in direct
+
+
+def test_the_app_reaches_the_broker_over_tls_trusting_the_installed_ca(host):
+    ca = host.file("/etc/gradestack/mq-ca.pem")
+    assert (ca.user, ca.mode) == ("root", 0o644)
+    assert ca.content_string.startswith("-----BEGIN CERTIFICATE-----")
+    # /health/ready connects to the broker with the app's own settings (stomp+ssl, MQ_CA_BUNDLE).
+    out = host.check_output("curl -sS -i http://127.0.0.1/health/ready")
+    assert out.startswith("HTTP/1.1 200"), out
+    assert json.loads(out.split("\r\n\r\n", 1)[1])["checks"] == {"database": "ok", "broker": "ok"}
+
+
+def test_without_the_ca_the_broker_is_refused_for_its_certificate(host):
+    # The same settings with the system trust store only: the handshake fails on the certificate.
+    script = (
+        "import os; from gradestack_protocol.broker import BrokerSettings, BrokerConnectError, connect\n"
+        "env = dict(os.environ); env.pop('MQ_CA_BUNDLE')\n"
+        "try:\n    connect(BrokerSettings.from_env(env), timeout=5)\nexcept BrokerConnectError as e:\n    print(e)\n"
+    )
+    host.check_output(f"cat > /tmp/no_ca_probe.py <<'EOF'\n{script}EOF")
+    out = host.check_output(
+        "set -a; . /etc/gradestack/web.env; set +a; /opt/gradestack/web/current/venv/bin/python /tmp/no_ca_probe.py"
+    )
+    assert "stomp+ssl://localhost:61614: SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED]" in out, out
