@@ -90,8 +90,10 @@ def writable_state(environment: str, scratch: Path) -> dict[str, str]:
     The local secrets are ansible.builtin.password lookups on files of the state directory
     (mounted read-only here), and that lookup takes a lock file beside the password file
     even when the file exists: on the read-only mount every secret fails. The copy (the
-    directory's regular files: secrets, endpoints.json; not its subdirectories) lives in
-    the run's own 0700 scratch directory and goes with it; the host's files never change.
+    directory's regular files: secrets, endpoints.json) lives in the run's own 0700 scratch
+    directory and goes with it; the host's files never change. Its subdirectories stay the
+    read-only originals, linked: nothing there is a password file, and the broker probe
+    trusts mq-tls/ca.pem, the local CA the deploy made.
     """
     state = ROOT / ".state" / environment
     if not state.is_dir() or os.access(state, os.W_OK):
@@ -99,7 +101,9 @@ def writable_state(environment: str, scratch: Path) -> dict[str, str]:
     copy = scratch / "state"
     copy.mkdir(mode=0o700)
     for item in state.iterdir():
-        if item.is_file():
+        if item.is_dir():
+            (copy / item.name).symlink_to(item)
+        elif item.is_file():
             shutil.copy2(item, copy / item.name)
     return {"gradestack_state_dir": str(copy)}
 

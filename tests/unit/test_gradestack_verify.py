@@ -162,6 +162,8 @@ def test_a_read_only_state_directory_is_copied_for_the_run(tmp_path, monkeypatch
     root = tmp_path / "root"
     state = root / ".state" / "local"
     (state / "releases").mkdir(parents=True)
+    (state / "mq-tls").mkdir()
+    (state / "mq-tls" / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
     (state / "db_password").write_text("s3cret")
     (state / "db_password").chmod(0o600)
     monkeypatch.setattr(module, "ROOT", root)
@@ -176,4 +178,6 @@ def test_a_read_only_state_directory_is_copied_for_the_run(tmp_path, monkeypatch
     assert (copy / "db_password").read_text() == "s3cret"
     assert (copy / "db_password").stat().st_mode & 0o777 == 0o600
     assert copy.stat().st_mode & 0o777 == 0o700
-    assert not (copy / "releases").exists()
+    # Subdirectories are the originals (read-only there), e.g. the local CA the broker probe trusts.
+    assert (copy / "releases").resolve() == state / "releases"
+    assert (copy / "mq-tls" / "ca.pem").read_text() == "-----BEGIN CERTIFICATE-----\n"

@@ -92,6 +92,10 @@ class BrokerSettings:
             raise BrokerConfigError("MQ_ENDPOINTS is empty: set it to e.g. stomp://127.0.0.1:61613")
         if self.heartbeat_ms < 0:
             raise BrokerConfigError("MQ_HEARTBEAT_MS must be 0 (off) or a positive number of milliseconds")
+        # Checked for every caller, not only from_env: stomp.py (9.0) meets a missing CA file with a
+        # reconnect loop that ignores reconnect_attempts_max until math.pow overflows.
+        if self.ca_bundle and not os.path.isfile(self.ca_bundle):
+            raise BrokerConfigError(f"MQ_CA_BUNDLE: {self.ca_bundle} is not a file")
 
     def __repr__(self) -> str:
         endpoints = ",".join(str(e) for e in self.endpoints)
@@ -116,8 +120,6 @@ class BrokerSettings:
         except ValueError as exc:
             raise BrokerConfigError(f"MQ_HEARTBEAT_MS must be an integer, got {heartbeat_raw!r}") from exc
         ca_bundle = environ.get("MQ_CA_BUNDLE") or None
-        if ca_bundle and not os.path.isfile(ca_bundle):
-            raise BrokerConfigError(f"MQ_CA_BUNDLE: {ca_bundle} is not a file")
         return cls(endpoints, username, password, heartbeat_ms, ca_bundle)
 
 

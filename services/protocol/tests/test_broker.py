@@ -275,3 +275,11 @@ def test_a_tls_connection_to_a_broker_that_stops_answering_ends(tmp_path: Path) 
             server.process.send_signal(signal.SIGCONT)
     finally:
         server.stop()
+
+
+def test_a_missing_ca_bundle_is_refused_whoever_builds_the_settings(tmp_path: Path) -> None:
+    # The verify probe builds BrokerSettings itself; a missing file once sent stomp.py into an endless
+    # reconnect loop (OverflowError) instead of naming the file.
+    missing = str(tmp_path / "ca.pem")
+    with pytest.raises(BrokerConfigError, match=f"MQ_CA_BUNDLE: {missing} is not a file"):
+        BrokerSettings((Endpoint("mq", 61614, True),), "u", "p", ca_bundle=missing)
