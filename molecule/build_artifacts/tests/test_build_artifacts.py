@@ -1,10 +1,12 @@
 """roles/build_artifacts: the web bundle's contents and manifest, the grading image's tag and labels."""
 
 import hashlib
+import io
 import json
 import re
 import subprocess
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,23 @@ def test_bundle_holds_the_wheels_the_role_and_the_site_playbook(bundle):
                  "roles/web/tasks/main.yml", "roles/web/defaults/main.yml"):  # fmt: skip
         assert name in bundle, name
     assert {member.uid for member in bundle.values()} == {0}
+
+
+def test_the_web_wheel_holds_exactly_the_tracked_migrations(bundle):
+    """Built from the sources as git has them: no file an earlier build left in services/web/build (a migration
+    renamed since made the bundle's migrate fail with MultipleHeads)."""
+    (wheel_name,) = [name for name in bundle if re.match(r"wheels/gradestack_web-.*\.whl$", name)]
+    with tarfile.open(facts()["bundle_path"]) as archive:
+        wheel = zipfile.ZipFile(io.BytesIO(archive.extractfile("./" + wheel_name).read()))
+    prefix = "gradestack_web/migrations/versions/"
+    packaged = sorted(n.removeprefix(prefix) for n in wheel.namelist() if n.startswith(prefix) and n.endswith(".py"))
+    tracked = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "services/web/" + prefix + "*.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert packaged == sorted(Path(name).name for name in tracked)
 
 
 def test_release_file_and_lock_pins(bundle):
