@@ -22,6 +22,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """Under CI a skip is a failure: the run would otherwise prove less than its report says."""
     outcome = yield
     report = outcome.get_result()
+    # pytest reports an expected failure (xfail) as skipped with `wasxfail`: that is not a skip.
     if report.skipped and in_ci() and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"

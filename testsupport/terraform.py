@@ -228,10 +228,15 @@ def render_template(cli: TerraformCli, template: Path, variables: dict, workdir:
     """``template`` rendered by Terraform's own templatefile() with ``variables`` (via `terraform console`)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "template_vars.json").write_text(json.dumps(variables))
-    expression = f'base64encode(templatefile({json.dumps(str(template))}, jsondecode(file("template_vars.json"))))\n'
+    expression = f'base64encode(templatefile({json.dumps(str(template))}, jsondecode(file("template_vars.json"))))'
+    return base64.b64decode(console(cli, workdir, expression).strip('"')).decode()
+
+
+def console(cli: TerraformCli, workdir: Path, expression: str, *args: str) -> str:
+    """``expression`` evaluated by `terraform console` in ``workdir`` (``args``: e.g. -var-file=...); its output."""
     result = subprocess.run(
-        [cli.binary, "console"],
-        input=expression,
+        [cli.binary, "console", *args],
+        input=expression + "\n",
         cwd=workdir,
         env=cli.env,
         capture_output=True,
@@ -240,5 +245,5 @@ def render_template(cli: TerraformCli, template: Path, variables: dict, workdir:
         check=False,
     )
     if result.returncode != 0:
-        raise AssertionError(f"templatefile({template}) failed:\n{result.stdout}\n{result.stderr}")
-    return base64.b64decode(result.stdout.strip().strip('"')).decode()
+        raise AssertionError(f"terraform console failed on {expression[:200]}:\n{result.stdout}\n{result.stderr}")
+    return result.stdout.strip()

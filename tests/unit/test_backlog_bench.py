@@ -17,14 +17,13 @@ import json
 import math
 import operator
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import hcl2
 import pytest
 
-from testsupport.terraform import make_cli
+from testsupport.terraform import console, make_cli
 
 REPO = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("backlog_bench", REPO / "bench" / "backlog_bench.py")
@@ -132,19 +131,8 @@ def _console(broker_names: list[str], tmp_path: Path, local_values: dict[str, st
         f'variable "mq_metric_broker_names" {{\n  type = list(string)\n}}\nlocals {{\n{locals_block}}}\n'
     )
     (tmp_path / "brokers.tfvars.json").write_text(json.dumps({"mq_metric_broker_names": broker_names}))
-    cli = make_cli()
-    result = subprocess.run(
-        [cli.binary, "console", "-var-file=brokers.tfvars.json"],
-        input="jsonencode({" + ", ".join(f"{name} = local.{name}" for name in local_values) + "})\n",
-        cwd=tmp_path,
-        env=cli.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(json.loads(result.stdout.strip()))
+    expression = "jsonencode({" + ", ".join(f"{name} = local.{name}" for name in local_values) + "})"
+    return json.loads(json.loads(console(make_cli(), tmp_path, expression, "-var-file=brokers.tfvars.json")))
 
 
 def _render_policy(broker_names: list[str], tmp_path: Path) -> tuple[str, list[str]]:
