@@ -60,13 +60,13 @@ def test_every_worker_shares_the_hosts_slot_lease_directory():
         assert mounts[lease_dir]["Source"] == lease_dir and mounts[lease_dir]["RW"]
         env = dict(item.split("=", 1) for item in data["Config"]["Env"])
         assert env["SANDBOX_SLOT_LEASE_DIR"] == lease_dir
-        assert (env["SANDBOX_UID_BASE"], env["SANDBOX_UID_COUNT"]) == ("20000", "1024")
+        assert (env["SANDBOX_UID_BASE"], env["SANDBOX_UID_COUNT"]) == ("30000", "1024")
     # A lock taken in one container is seen by the other (one directory, not two copies).
-    subprocess.run(["podman", "exec", "gradestack-molecule-gs-1", "touch", f"{lease_dir}/20000.lock"], check=True)
+    subprocess.run(["podman", "exec", "gradestack-molecule-gs-1", "touch", f"{lease_dir}/30000.lock"], check=True)
     listing = subprocess.run(
         ["podman", "exec", "gradestack-molecule-gs-2", "ls", lease_dir], capture_output=True, text=True, check=True
     ).stdout
-    assert "20000.lock" in listing.split()
+    assert "30000.lock" in listing.split()
 
 
 def ca_file() -> Path:

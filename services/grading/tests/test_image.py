@@ -17,7 +17,7 @@ import pytest
 
 from testsupport.ci import require
 
-from .conftest import HOSTILE, REPO
+from .conftest import HOSTILE, REPO, TEST_UID_BASE, TEST_UID_COUNT
 from .test_hostile import CANARY, CANARY_ENV, expected_verdicts
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow]
@@ -34,9 +34,18 @@ for path in sorted(pathlib.Path("/hostile").iterdir()):
                    "--language", languages[path.suffix], str(path)]
         done = subprocess.run(command, capture_output=True, text=True)
         results.append({"name": path.name, "rc": done.returncode, "stdout": done.stdout, "stderr": done.stderr})
-left = [p for p in os.listdir("/proc") if p.isdigit() and os.stat("/proc/" + p).st_uid >= 20000]
+base = int(os.environ["SANDBOX_UID_BASE"])
+left = [p for p in os.listdir("/proc") if p.isdigit() and os.stat("/proc/" + p).st_uid >= base]
 print(json.dumps({"results": results, "left": left}))
 """
+
+
+# Slot uids are global to the kernel: a container with its own lease directory must also
+# have its own uids. The image's default 20000+ belongs to the local environment's workers
+# (a local end to end may be judging beside this lane); these containers use this pytest
+# process's leased block instead. A hostile run at 20000 once made a local worker's
+# execve fail with EAGAIN (the uid's RLIMIT_NPROC count is shared across containers).
+SLOT_UIDS = ("-e", f"SANDBOX_UID_BASE={TEST_UID_BASE}", "-e", f"SANDBOX_UID_COUNT={TEST_UID_COUNT}")
 
 
 def podman(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -93,7 +102,7 @@ def test_container_passes_healthcheck_and_stops_on_sigterm(
         "run", "-d", "--name", container_name, "--network", project_network,
         # An unreachable broker: the worker keeps retrying, /health (liveness) must still answer.
         "-e", "MQ_ENDPOINTS=stomp://127.0.0.1:9", "-e", "MQ_USERNAME=worker", "-e", "MQ_PASSWORD=" + CANARY,
-        "-e", "GRADING_BUCKET=grading-test", "-e", "AWS_REGION=ap-northeast-2",
+        "-e", "GRADING_BUCKET=grading-test", "-e", "AWS_REGION=ap-northeast-2", *SLOT_UIDS,
         grading_image,
     )  # fmt: skip
     deadline = time.monotonic() + 90
@@ -119,7 +128,7 @@ def test_hostile_suite_inside_a_default_container(
     env_args = [arg for key, value in CANARY_ENV.items() for arg in ("-e", f"{key}={value}")]
     # On a network, as in Fargate: the sandbox, not a missing interface, must stop the network tests.
     done = podman(
-        "run", "--rm", "--name", container_name, "--network", project_network, *env_args,
+        "run", "--rm", "--name", container_name, "--network", project_network, *env_args, *SLOT_UIDS,
         "-v", f"{HOSTILE}:/hostile:ro",
         grading_image, "python", "-c", INSIDE,
         timeout=900,
