@@ -91,6 +91,15 @@ class WatchdogExpiredError(Exception):
     """The job outlived its budget and was killed: requeue or dead-letter, never a verdict."""
 
 
+# A slot's processes are emptied after every run, so a repeated EAGAIN with memory and
+# descriptors to spare mostly means the uid's RLIMIT_NPROC count is shared with processes
+# this container cannot see: another container on the kernel judging as the same uid.
+SHARED_UID_HINT = (
+    "if this repeats, another container on this kernel may run as this slot uid: workers on one host "
+    "that share SANDBOX_UID_BASE must share SANDBOX_SLOT_LEASE_DIR (or use disjoint uid ranges)"
+)
+
+
 def is_infrastructure_failure(report: JudgeReport) -> bool:
     """IE caused by the host (judge.JudgeReport.host_failure), never by the submission."""
     return report.verdict == "IE" and report.host_failure
@@ -448,7 +457,15 @@ class Worker:
             delay = INFRA_BACKOFF_S[min(retry, len(INFRA_BACKOFF_S) - 1)]
             log.warning(
                 "sandbox infrastructure failure, judging again",
-                extra={"fields": {"submission_id": request.submission_id, "error": report.detail, "retry_in_s": delay}},
+                extra={
+                    "fields": {
+                        "submission_id": request.submission_id,
+                        "error": report.detail,
+                        "retry_in_s": delay,
+                        "slot_uid": judge.slot.uid,
+                        "hint": SHARED_UID_HINT,
+                    }
+                },
             )
             self.counters.event("InfraRetries")
             telemetry.emit_metrics(telemetry.event_record("InfraRetries", submission_id=request.submission_id))

@@ -185,6 +185,10 @@ def test_an_eagain_is_judged_again_not_reported_as_ie(eagain_worker: worker.Work
     assert report.verdict == "AC", report.to_json()
     assert len(failed) == 2
     assert sum("judging again" in r.getMessage() for r in caplog.records) == 2
+    # The log names the slot uid and the likely cause an operator can act on.
+    retry = next(r for r in caplog.records if "judging again" in r.getMessage())
+    assert retry.fields["slot_uid"] == eagain_worker.slots[0].uid
+    assert "SANDBOX_SLOT_LEASE_DIR" in retry.fields["hint"]
     assert eagain_worker.counters.snapshot()["infra_retries"] == 2
 
 
