@@ -134,12 +134,11 @@ module "vpc" {
 module "security_groups" {
   source = "./modules/security-groups"
 
-  name                   = local.name
-  vpc_id                 = module.vpc.vpc_id
-  enable_https           = var.certificate_arn != null
-  enable_ssh_access      = var.enable_ssh_access
-  ssh_cidr_blocks        = var.ssh_cidr_blocks
-  mq_console_cidr_blocks = var.mq_console_cidr_blocks
+  name              = local.name
+  vpc_id            = module.vpc.vpc_id
+  enable_https      = var.certificate_arn != null
+  enable_ssh_access = var.enable_ssh_access
+  ssh_cidr_blocks   = var.ssh_cidr_blocks
 }
 
 module "storage" {

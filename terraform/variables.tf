@@ -168,17 +168,6 @@ variable "ssh_cidr_blocks" {
   }
 }
 
-variable "mq_console_cidr_blocks" {
-  description = "CIDR blocks (inside the VPC or reaching it over VPN) allowed to open the ActiveMQ web console on port 8162. Empty: nobody."
-  type        = list(string)
-  default     = []
-
-  validation {
-    condition     = alltrue([for c in var.mq_console_cidr_blocks : can(cidrnetmask(c)) && c != "0.0.0.0/0"])
-    error_message = "mq_console_cidr_blocks must be IPv4 CIDR blocks other than 0.0.0.0/0."
-  }
-}
-
 # --- Web tier (ALB + Auto Scaling Group) ----------------------------------------------
 
 variable "min_size" {

@@ -61,3 +61,22 @@ def allows(policy: Mapping[str, Any], action: str) -> bool:
 def not_allowed(policy: Mapping[str, Any], actions: Iterable[str]) -> list[str]:
     """Every distinct action of ``actions`` that ``policy`` does not allow at all, sorted."""
     return sorted({action for action in actions if not allows(policy, action)})
+
+
+def _resource_matches(statement: Statement, resource: str) -> bool:
+    """IAM's resource wildcards (`*`, `?`; ARNs compare case-sensitively); a NotResource statement inverts."""
+    if "NotResource" in statement:
+        patterns = _as_list(statement["NotResource"])
+        return not any(re.fullmatch(_pattern(p).pattern, resource) for p in patterns)
+    return any(re.fullmatch(_pattern(p).pattern, resource) for p in _as_list(statement.get("Resource", "*")))
+
+
+def allows_on(policy: Mapping[str, Any], action: str, resource: str) -> bool:
+    """Is ``action`` on ``resource`` allowed by ``policy``, ignoring conditions?
+
+    Unlike allows(), a Deny counts whenever it names the action and the resource: a conditional Deny
+    is taken to apply, so the answer errs towards "not allowed" (for checks that a principal can reach
+    what it needs, and no more, through unconditional statements).
+    """
+    matching = [s for s in statements(policy) if names(s, action) and _resource_matches(s, resource)]
+    return any(s.get("Effect") == "Allow" for s in matching) and not any(s.get("Effect") == "Deny" for s in matching)

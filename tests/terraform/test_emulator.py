@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testsupport.iam_policy import allows_on
 from testsupport.moto import MotoServer, start_moto
 from testsupport.terraform import (
     LOCAL_BACKEND_OVERRIDE,
@@ -504,6 +505,48 @@ def check_applied_hardening(state: dict) -> None:
     )["instances"][0]["attributes"]
     assert target["role_arn"] == scheduler_role["arn"]
     assert scheduler_role["name"] == "gradestack-production-verifier-scheduler"
+    check_web_hosts_read_only_their_settings(state)
+
+
+def check_web_hosts_read_only_their_settings(state: dict) -> None:
+    """A web host's instance role reads what its boot script reads under the prefix, and nothing else.
+
+    Every parameter the stack created, plus those stored beside them by others (the operator's secrets,
+    a web/settings override, the release the deploy publishes), against the applied policy: the
+    workers' and the verifier's broker accounts, the verifier's token and the stack description
+    stay out of reach.
+    """
+    policy_resource = next(
+        r
+        for r in state["resources"]
+        if r["type"] == "aws_iam_role_policy" and r.get("module") == "module.compute" and r["name"] == "web"
+    )
+    policy = json.loads(policy_resource["instances"][0]["attributes"]["policy"])
+    arns = {
+        instance["attributes"]["name"]: instance["attributes"]["arn"]
+        for resource in state["resources"]
+        if resource["type"] == "aws_ssm_parameter" and resource["mode"] == "managed"
+        for instance in resource["instances"]
+    }
+    prefix = "/gradestack/production"
+    arn_prefix = arns[f"{prefix}/db/host"].removesuffix("/db/host")
+    for secret in ("db_password", "mq_web_password", "mq_worker_password", "mq_verify_password", "web_secret_key",
+                   "verify_api_token", "web/settings/web_gunicorn_workers", "web/release"):  # fmt: skip
+        arns[f"{prefix}/{secret}"] = f"{arn_prefix}/{secret}"
+    readable = {
+        name.removeprefix(prefix + "/") for name, arn in arns.items() if allows_on(policy, "ssm:GetParameters", arn)
+    }
+    assert readable == {
+        "web/release", "web_secret_key", "mq/endpoints", "mq/web/username", "mq/web/password",
+        "db/host", "db/port", "db/name", "db/username", "db/password", "web/settings/web_gunicorn_workers",
+    }, sorted(readable)  # fmt: skip
+    assert {"mq/worker/password", "mq/verify/password", "verify/stack"} <= {n.removeprefix(prefix + "/") for n in arns}
+    paths = [
+        p
+        for p in ("db", "mq/web", "web/settings", "mq", "")
+        if allows_on(policy, "ssm:GetParametersByPath", f"{arn_prefix}/{p}".rstrip("/"))
+    ]
+    assert paths == ["db", "mq/web", "web/settings"], paths
 
 
 def check_outputs(outputs: dict) -> None:

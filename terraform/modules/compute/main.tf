@@ -7,6 +7,12 @@ locals {
   release_param  = "${var.parameter_prefix}/web/release"
   instance_tags  = { Name = "${var.name}-web", Role = "web", Environment = var.environment_name }
   parameter_path = trimprefix(var.parameter_prefix, "/")
+  parameter_arn  = "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.name}:*:parameter/${local.parameter_path}"
+  # The parameters a web host reads at boot, below the prefix: the release, the stack's
+  # database and broker settings for the web app, the operator's web_secret_key and the
+  # optional web_* overrides under web/settings/.
+  web_parameter_paths = ["db", "mq/web", "web/settings"]
+  web_parameters      = concat(["web/release", "mq/endpoints", "web_secret_key"], [for path in local.web_parameter_paths : "${path}/*"])
 }
 
 # Debian's own account publishes the official images (https://wiki.debian.org/Cloud/AmazonEC2Image).
@@ -88,13 +94,18 @@ data "aws_iam_policy_document" "web" {
     }
   }
   statement {
-    sid     = "ReadEnvironmentSettings"
-    actions = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]
-    resources = [
-      # GetParametersByPath authorises against the path itself, the others against each parameter.
-      "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.name}:*:parameter/${local.parameter_path}",
-      "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.name}:*:parameter/${local.parameter_path}/*",
-    ]
+    # What the boot script reads (templates/user_data.sh.tftpl), nothing else under the
+    # prefix: the workers' and the verifier's broker accounts and the operator's other
+    # secrets stay out of a web host's reach.
+    sid       = "ReadWebSettings"
+    actions   = ["ssm:GetParameter", "ssm:GetParameters"]
+    resources = [for name in local.web_parameters : "${local.parameter_arn}/${name}"]
+  }
+  statement {
+    # GetParametersByPath authorises against the path itself (and covers what lies below it).
+    sid       = "ReadWebSettingPaths"
+    actions   = ["ssm:GetParametersByPath"]
+    resources = [for path in local.web_parameter_paths : "${local.parameter_arn}/${path}"]
   }
   statement {
     sid       = "DecryptSettingsAndObjects"

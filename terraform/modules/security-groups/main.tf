@@ -7,7 +7,6 @@ locals {
   anywhere  = "0.0.0.0/0"
   db_port   = 5432
   stomp_ssl = 61614
-  mq_web    = 8162
 }
 
 resource "aws_security_group" "alb" {
@@ -222,17 +221,6 @@ resource "aws_vpc_security_group_ingress_rule" "mq_from_grading" {
   from_port                    = local.stomp_ssl
   to_port                      = local.stomp_ssl
   referenced_security_group_id = aws_security_group.grading.id
-}
-
-resource "aws_vpc_security_group_ingress_rule" "mq_console" {
-  for_each = toset(var.mq_console_cidr_blocks)
-
-  security_group_id = aws_security_group.mq.id
-  description       = "ActiveMQ web console from ${each.value}"
-  ip_protocol       = "tcp"
-  from_port         = local.mq_web
-  to_port           = local.mq_web
-  cidr_ipv4         = each.value
 }
 
 # --- Verifier task (no ingress; the database and the broker admit it) ----------------------

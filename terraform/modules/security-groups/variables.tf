@@ -30,9 +30,3 @@ variable "ssh_cidr_blocks" {
   type        = list(string)
   default     = []
 }
-
-variable "mq_console_cidr_blocks" {
-  description = "Sources allowed to reach the ActiveMQ web console (8162). Empty: nobody."
-  type        = list(string)
-  default     = []
-}
