@@ -62,7 +62,8 @@ through it. Adjustments (see docs/ARCHITECTURE.md, "The emulated environment"):
   <path>: the IAM action (`ec2:RunInstances`, `s3:PutObject`) as moto's own IAM
   authorization computes it, and the access key id that signed the request, so that a
   test can evaluate a policy against the calls one principal made
-  (tests/aws, testsupport/iam_policy.py).
+  (tests/aws, testsupport/iam_policy.py). SSM requests add "parameters", the names or the
+  path they read or write (tests/local/test_web_boot.py: what a web host reads).
 - S3 requests are authorized (and logged) under their IAM actions: moto 5.2 names some
   by API operations that are no IAM actions (HeadBucket for s3:ListBucket) and authorizes
   sub-resources it does not know (encryption, ownershipControls, ...) as the method's
@@ -193,6 +194,12 @@ def fix_s3_iam_actions() -> None:
             ACTION_MAP[resource][method].update(actions)
 
 
+def ssm_parameters(response: Any) -> list[str]:
+    """The parameter names (or the path) an SSM request names: what its IAM resources are built from."""
+    names = [response._get_param("Name"), response._get_param("Path"), *(response._get_param("Names") or [])]
+    return [name for name in names if isinstance(name, str)]
+
+
 def add_call_log(path: str) -> None:
     """Append every request's IAM action to ``path`` (JSON lines; see the module docstring).
 
@@ -212,7 +219,9 @@ def add_call_log(path: str) -> None:
         operation = self._get_action()
         if operation:
             action = operation[0] if isinstance(operation, list) else operation
-            record = call_record(self.headers.get("Authorization", ""), self.service_name or "", action)
+            record: dict[str, Any] = call_record(self.headers.get("Authorization", ""), self.service_name or "", action)
+            if record["service"] == "ssm":
+                record["parameters"] = ssm_parameters(self)
             with lock, open(path, "a", encoding="utf-8") as log:
                 log.write(json.dumps(record) + "\n")
         original(self, iam_request_cls, resource)

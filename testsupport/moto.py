@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,10 +18,17 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class MotoServer:
-    def __init__(self, endpoint: str, process: subprocess.Popen, log_path: Path) -> None:
+    def __init__(self, endpoint: str, process: subprocess.Popen, log_path: Path, call_log: Path | None = None) -> None:
         self.endpoint = endpoint
         self.process = process
         self.log_path = log_path
+        self.call_log = call_log
+
+    def calls(self) -> list[dict]:
+        """Every request the server authorized so far (scripts/moto_server.py's call log), in order."""
+        if self.call_log is None:
+            raise RuntimeError("this moto server was started without a call log (GRADESTACK_MOTO_CALL_LOG)")
+        return [json.loads(line) for line in self.call_log.read_text().splitlines()] if self.call_log.exists() else []
 
     def reset(self) -> None:
         """Forget every resource (moto's own reset API)."""
@@ -101,12 +109,14 @@ def start_moto(log_dir: Path, extra_env: dict[str, str] | None = None, *, detach
     except Exception:
         process.kill()
         raise RuntimeError(f"moto server did not start; see {log_path}:\n{log_path.read_text()[-2000:]}") from None
-    return MotoServer(f"http://127.0.0.1:{port}", process, log_path)
+    call_log = env.get("GRADESTACK_MOTO_CALL_LOG")
+    return MotoServer(f"http://127.0.0.1:{port}", process, log_path, Path(call_log) if call_log else None)
 
 
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """One moto server for the whole session; tests that need a clean slate call ``reset()``."""
-    server = start_moto(tmp_path_factory.mktemp("moto"))
+    directory = tmp_path_factory.mktemp("moto")
+    server = start_moto(directory, {"GRADESTACK_MOTO_CALL_LOG": str(directory / "calls.jsonl")})
     yield server
     server.stop()

@@ -29,7 +29,8 @@ carries a few packages the AMI may lack (sudo, openssh-server, python3-apt): the
 installs what it needs itself, and Ansible's apt module installs python3-apt if missing.
 
 Cases: a host that boots to a serving web app (/health, and /health/ready with database
-and broker connected); a missing release parameter and a missing web_secret_key, each
+and broker connected) having read from SSM exactly what its instance role allows
+(testsupport/web_host.py, from moto's call log); a missing release parameter and a missing web_secret_key, each
 failing fast with its message, within the wait the template itself enforces.
 """
 
@@ -57,6 +58,7 @@ from testsupport.forward import Forwarder, forward_tcp
 from testsupport.moto import MotoServer
 from testsupport.postgres import PostgresServer
 from testsupport.terraform import make_cli, render_template
+from testsupport.web_host import WEB_HOST_SSM_READS
 
 pytestmark = [pytest.mark.slow, pytest.mark.containers, pytest.mark.terraform]
 
@@ -440,7 +442,7 @@ def cases(world: World) -> Iterator[dict[str, Future[Case]]]:
         yield futures
 
 
-def test_a_new_host_configures_itself_and_serves(cases: dict[str, Future[Case]]):
+def test_a_new_host_configures_itself_and_serves(cases: dict[str, Future[Case]], world: World):
     published, boot = astuple_case(cases["ok"].result())
     print(f"\nboot to a serving host: {boot.elapsed:.0f} s")
     assert boot.returncode == 0, boot.log[-6000:] + boot.diagnose()
@@ -452,6 +454,18 @@ def test_a_new_host_configures_itself_and_serves(cases: dict[str, Future[Case]])
     body = json.loads(ready.stdout)
     assert body["checks"] == {"database": "ok", "broker": "ok"}, body
     assert body["status"] == "ready"
+
+    # What it read from SSM, from moto's call log: exactly what the instance role allows
+    # (testsupport/web_host.py; tests/terraform checks the policy side against the same list).
+    prefix = published.prefix + "/"
+    reads = {
+        (call["action"], name.removeprefix(prefix))
+        for call in world.moto.calls()
+        if call["action"].startswith("ssm:Get")
+        for name in call.get("parameters", [])
+        if name.startswith(prefix)
+    }
+    assert reads == WEB_HOST_SSM_READS, sorted(reads)
 
     env = boot.sh("cat /etc/gradestack/web.env").stdout.replace('"', "").replace("'", "")
     assert f"GRADESTACK_ENV={published.environment}" in env

@@ -36,6 +36,7 @@ from testsupport.terraform import (
     emulator_override,
     write_tfvars,
 )
+from testsupport.web_host import WEB_HOST_SSM_READS
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 
@@ -547,6 +548,9 @@ def check_web_hosts_read_only_their_settings(state: dict) -> None:
         if allows_on(policy, "ssm:GetParametersByPath", f"{arn_prefix}/{p}".rstrip("/"))
     ]
     assert paths == ["db", "mq/web", "web/settings"], paths
+    # Every read a real boot makes (tests/local/test_web_boot.py records them) is allowed.
+    denied = [(a, name) for a, name in sorted(WEB_HOST_SSM_READS) if not allows_on(policy, a, f"{arn_prefix}/{name}")]
+    assert denied == [], f"the web hosts' instance role does not allow what their boot script reads: {denied}"
 
 
 def check_outputs(outputs: dict) -> None:
