@@ -309,8 +309,8 @@ module "verifier" {
 }
 
 # The outputs the verify plays read, for the scheduled verifier in the VPC: it runs no
-# Terraform and may not read the state, but its task role reads below parameter_prefix
-# (playbooks/aws/verify.yml reads this parameter with verify_vantage=network).
+# Terraform and may not read the state, but its task role may read this parameter
+# (playbooks/aws/verify.yml reads it with verify_vantage=network).
 resource "aws_ssm_parameter" "verify_stack" {
   name        = "${local.parameter_prefix}/verify/stack"
   description = "${local.name}: the stack outputs the scheduled verifier checks against (JSON)"

@@ -18,7 +18,8 @@ REGION = "ap-northeast-2"
 # Who signs a request to the emulator: moto accepts any key, and its call log (scripts/moto_server.py)
 # records the signing key with each call, so that each principal's calls can be told apart.
 DEPLOYER_KEY = "AKIAGRADESTACKDEPLOY"  # deploy.yml, rollback.yml, destroy.yml: the deploying principal
-VERIFIER_KEY = "AKIAGRADESTACKVERIFY"  # verify.yml on its own: the operator's or the scheduled verifier's checks
+VERIFIER_KEY = "AKIAGRADESTACKVERIFY"  # verify.yml on its own, from the operator's vantage
+VERIFIER_TASK_KEY = "AKIAGRADESTACKVTASK0"  # verify.yml with verify_vantage=network: the verifier task's role
 HARNESS_KEY = "AKIAGRADESTACKHARNES"  # the tests' own boto3 clients and Terraform commands (setup, faults)
 SECRETS = {
     "db_password": "Emu-db-Passw0rd-1234",
@@ -54,6 +55,17 @@ class EmulatedAws:
         """The IAM actions of every request ``access_key`` signed so far, in order (the emulator's call log)."""
         lines = self.call_log.read_text().splitlines() if self.call_log.exists() else []
         return [call["action"] for call in map(json.loads, lines) if call["access_key"] == access_key]
+
+    def ssm_reads(self, access_key: str, prefix: str = "/gradestack/emulated/") -> set[tuple[str, str]]:
+        """(action, name relative to ``prefix``) of every SSM read ``access_key`` signed below ``prefix``."""
+        lines = self.call_log.read_text().splitlines() if self.call_log.exists() else []
+        return {
+            (call["action"], name.removeprefix(prefix))
+            for call in map(json.loads, lines)
+            if call["access_key"] == access_key and call["action"].startswith("ssm:Get")
+            for name in call.get("parameters", [])
+            if name.startswith(prefix)
+        }
 
     def signing_keys(self) -> set[str]:
         """Every access key that signed a request so far ("" for an unsigned one)."""

@@ -21,10 +21,11 @@ import pytest
 from testsupport.ansible import playbook_env, run_playbook, task_outcomes
 from testsupport.iam_policy import not_allowed
 from testsupport.moto import start_moto
+from testsupport.ssm_reads import VERIFIER_SSM_READS
 from testsupport.terraform import REPO, make_cli
 from testsupport.verify_report import failed, read_report
 
-from .conftest import DEPLOYER_KEY, HARNESS_KEY, SECRETS, VERIFIER_KEY, EmulatedAws
+from .conftest import DEPLOYER_KEY, HARNESS_KEY, SECRETS, VERIFIER_KEY, VERIFIER_TASK_KEY, EmulatedAws
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.terraform, pytest.mark.scenario]
 DEPLOYED = "test_terraform_error_mid_apply_stops_and_a_rerun_finishes"
@@ -245,14 +246,33 @@ def test_verify_passes_with_every_check_and_publishes_its_metrics(emulated_aws: 
 
 @pytest.mark.needs(DEPLOYED)
 def test_verify_from_inside_the_vpc_reads_the_outputs_terraform_published(emulated_aws: EmulatedAws, tmp_path):
-    """The scheduled verifier's path: no Terraform, the stack's outputs from SSM (<prefix>/verify/stack)."""
+    """The scheduled verifier's path: no Terraform, the stack's outputs from SSM (<prefix>/verify/stack).
+
+    Signed as the verifier task's role: every call it made is allowed by that role's applied policy
+    (terraform/modules/verifier), and its SSM reads are among those the policy names
+    (testsupport/ssm_reads.py; fewer here: against the emulator it skips the broker and database logins).
+    """
     inside = {"verify_report_dir": str(tmp_path), "verify_vantage": "network"}
-    result = emulated_aws.run("verify.yml", extra_vars=inside, access_key=VERIFIER_KEY)
+    result = emulated_aws.run("verify.yml", extra_vars=inside, access_key=VERIFIER_TASK_KEY)
     assert_ok(result)
     assert task_outcomes(result.stdout, "Read the outputs Terraform published for the verifier") == ["ok: [localhost]"]
     assert "terraform_stack :" not in result.stdout and "terraform_state :" not in result.stdout, "no Terraform run"
     checks = read_report(tmp_path / "verify-emulated.xml")
     assert {check for check, (status, _) in checks.items() if status == "pass"} == AWS_CHECKS - EMULATOR_SKIPS, checks
+
+    reads = emulated_aws.ssm_reads(VERIFIER_TASK_KEY)
+    assert ("ssm:GetParameter", "verify/stack") in reads and reads <= VERIFIER_SSM_READS, sorted(reads)
+    iam = emulated_aws.client("iam")
+    role = "gradestack-emulated-verifier-task"
+    policies = [iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+                for name in iam.list_role_policies(RoleName=role)["PolicyNames"]]  # fmt: skip
+    assert policies, f"{role} has no inline policy"
+    documents = [json.loads(d) if isinstance(d, str) else d for d in policies]  # boto3 decodes it, or not
+    policy = {"Statement": [statement for document in documents for statement in document["Statement"]]}
+    calls = emulated_aws.calls(VERIFIER_TASK_KEY)
+    assert "ecs:DescribeServices" in calls, f"the verifier made {len(calls)} calls"
+    missing = not_allowed(policy, calls)
+    assert missing == [], f"the verifier task's policy does not allow {missing}"
 
 
 def _ecs_desired(aws: EmulatedAws, count: int | None = None) -> int:
@@ -401,9 +421,9 @@ def test_every_call_the_deployer_made_is_allowed_by_the_deployer_policy(emulated
 
     Which policy applies to which run: deploy.yml (all its stages, its verify stage too: the operator who
     deploys runs it), rollback.yml and destroy.yml run as the deploying principal, whose policy this is; they
-    sign with DEPLOYER_KEY. verify.yml on its own runs as the operator's read-only checks or, in network
-    vantage, as the scheduled verifier's task role (terraform/modules/verifier grants that role its own
-    policy): those runs sign with VERIFIER_KEY and are not the deployer's. The tests' own clients (the
+    sign with DEPLOYER_KEY. verify.yml on its own runs as the operator's read-only checks (VERIFIER_KEY) or, in
+    network vantage, as the scheduled verifier's task role (VERIFIER_TASK_KEY; terraform/modules/verifier grants
+    that role its own policy, checked where that run is): neither is the deployer's. The tests' own clients (the
     secrets the fixture stores, the conflicting role, the faults) sign with HARNESS_KEY. The destroy steps
     come after this test.
 
@@ -414,7 +434,8 @@ def test_every_call_the_deployer_made_is_allowed_by_the_deployer_policy(emulated
     # The deploy made the calls that matter, so the check below cannot pass on an empty log.
     for expected in ("sts:GetCallerIdentity", "ecs:CreateService", "ecr:PutImage", "s3:PutObject", "ssm:PutParameter"):
         assert expected in calls, f"{expected} not among the deployer's {len(calls)} recorded calls"
-    assert emulated_aws.signing_keys() <= {DEPLOYER_KEY, VERIFIER_KEY, HARNESS_KEY}, "a request of an unknown principal"
+    known = {DEPLOYER_KEY, VERIFIER_KEY, VERIFIER_TASK_KEY, HARNESS_KEY}
+    assert emulated_aws.signing_keys() <= known, "a request of an unknown principal"
     policy = json.loads(DEPLOYER_POLICY.read_text())
     missing = not_allowed(policy, calls)
     assert missing == [], f"{DEPLOYER_POLICY.name} does not allow {len(missing)} action(s) the deploy called: {missing}"

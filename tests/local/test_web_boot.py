@@ -30,7 +30,7 @@ installs what it needs itself, and Ansible's apt module installs python3-apt if 
 
 Cases: a host that boots to a serving web app (/health, and /health/ready with database
 and broker connected) having read from SSM exactly what its instance role allows
-(testsupport/web_host.py, from moto's call log); a missing release parameter and a missing web_secret_key, each
+(testsupport/ssm_reads.py, from moto's call log); a missing release parameter and a missing web_secret_key, each
 failing fast with its message, within the wait the template itself enforces.
 """
 
@@ -57,8 +57,8 @@ from testsupport.ansible import REPO, VENV_BIN, playbook_env, run_playbook
 from testsupport.forward import Forwarder, forward_tcp
 from testsupport.moto import MotoServer
 from testsupport.postgres import PostgresServer
+from testsupport.ssm_reads import WEB_HOST_SSM_READS
 from testsupport.terraform import make_cli, render_template
-from testsupport.web_host import WEB_HOST_SSM_READS
 
 pytestmark = [pytest.mark.slow, pytest.mark.containers, pytest.mark.terraform]
 
@@ -456,7 +456,7 @@ def test_a_new_host_configures_itself_and_serves(cases: dict[str, Future[Case]],
     assert body["status"] == "ready"
 
     # What it read from SSM, from moto's call log: exactly what the instance role allows
-    # (testsupport/web_host.py; tests/terraform checks the policy side against the same list).
+    # (testsupport/ssm_reads.py; tests/terraform checks the policy side against the same list).
     prefix = published.prefix + "/"
     reads = {
         (call["action"], name.removeprefix(prefix))

@@ -24,6 +24,7 @@ import yaml
 
 from testsupport.iam_policy import allows_on
 from testsupport.moto import MotoServer, start_moto
+from testsupport.ssm_reads import VERIFIER_SSM_READS, WEB_HOST_SSM_READS
 from testsupport.terraform import (
     LOCAL_BACKEND_OVERRIDE,
     REPO,
@@ -36,7 +37,6 @@ from testsupport.terraform import (
     emulator_override,
     write_tfvars,
 )
-from testsupport.web_host import WEB_HOST_SSM_READS
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 
@@ -506,51 +506,68 @@ def check_applied_hardening(state: dict) -> None:
     )["instances"][0]["attributes"]
     assert target["role_arn"] == scheduler_role["arn"]
     assert scheduler_role["name"] == "gradestack-production-verifier-scheduler"
-    check_web_hosts_read_only_their_settings(state)
+    check_ssm_readers_read_only_their_own(state)
 
 
-def check_web_hosts_read_only_their_settings(state: dict) -> None:
-    """A web host's instance role reads what its boot script reads under the prefix, and nothing else.
-
-    Every parameter the stack created, plus those stored beside them by others (the operator's secrets,
-    a web/settings override, the release the deploy publishes), against the applied policy: the
-    workers' and the verifier's broker accounts, the verifier's token and the stack description
-    stay out of reach.
-    """
-    policy_resource = next(
+def role_policy(state: dict, module: str, name: str) -> dict:
+    resource = next(
         r
         for r in state["resources"]
-        if r["type"] == "aws_iam_role_policy" and r.get("module") == "module.compute" and r["name"] == "web"
+        if r["type"] == "aws_iam_role_policy" and r.get("module") == module and r["name"] == name
     )
-    policy = json.loads(policy_resource["instances"][0]["attributes"]["policy"])
+    return json.loads(resource["instances"][0]["attributes"]["policy"])
+
+
+def parameters_under_the_prefix(state: dict) -> tuple[dict[str, str], str]:
+    """Every parameter below /gradestack/production (name relative to it -> ARN), and the prefix's ARN.
+
+    Those the stack created, plus those others store beside them: the operator's secrets, a
+    web/settings override, the release the deploy publishes.
+    """
+    prefix = "/gradestack/production/"
     arns = {
-        instance["attributes"]["name"]: instance["attributes"]["arn"]
+        instance["attributes"]["name"].removeprefix(prefix): instance["attributes"]["arn"]
         for resource in state["resources"]
         if resource["type"] == "aws_ssm_parameter" and resource["mode"] == "managed"
         for instance in resource["instances"]
     }
-    prefix = "/gradestack/production"
-    arn_prefix = arns[f"{prefix}/db/host"].removesuffix("/db/host")
-    for secret in ("db_password", "mq_web_password", "mq_worker_password", "mq_verify_password", "web_secret_key",
-                   "verify_api_token", "web/settings/web_gunicorn_workers", "web/release"):  # fmt: skip
-        arns[f"{prefix}/{secret}"] = f"{arn_prefix}/{secret}"
-    readable = {
-        name.removeprefix(prefix + "/") for name, arn in arns.items() if allows_on(policy, "ssm:GetParameters", arn)
-    }
+    arn_prefix = arns["db/host"].removesuffix("/db/host")
+    for name in ("db_password", "mq_web_password", "mq_worker_password", "mq_verify_password", "web_secret_key",
+                 "verify_api_token", "web/settings/web_gunicorn_workers", "web/release"):  # fmt: skip
+        arns[name] = f"{arn_prefix}/{name}"
+    assert {"mq/worker/password", "mq/verify/password", "mq/web/password", "verify/stack"} <= set(arns)
+    return arns, arn_prefix
+
+
+def check_ssm_readers_read_only_their_own(state: dict) -> None:
+    """The web hosts' instance role and the scheduled verifier's task role each read their own
+    parameters below the prefix (testsupport/ssm_reads.py), and nothing else: neither reaches the
+    workers' broker account, the web hosts not the verifier's, the verifier not the web app's.
+    """
+    arns, arn_prefix = parameters_under_the_prefix(state)
+
+    web = role_policy(state, "module.compute", "web")
+    readable = {name for name, arn in arns.items() if allows_on(web, "ssm:GetParameters", arn)}
     assert readable == {
         "web/release", "web_secret_key", "mq/endpoints", "mq/web/username", "mq/web/password",
         "db/host", "db/port", "db/name", "db/username", "db/password", "web/settings/web_gunicorn_workers",
     }, sorted(readable)  # fmt: skip
-    assert {"mq/worker/password", "mq/verify/password", "verify/stack"} <= {n.removeprefix(prefix + "/") for n in arns}
     paths = [
         p
         for p in ("db", "mq/web", "web/settings", "mq", "")
-        if allows_on(policy, "ssm:GetParametersByPath", f"{arn_prefix}/{p}".rstrip("/"))
+        if allows_on(web, "ssm:GetParametersByPath", f"{arn_prefix}/{p}".rstrip("/"))
     ]
     assert paths == ["db", "mq/web", "web/settings"], paths
     # Every read a real boot makes (tests/local/test_web_boot.py records them) is allowed.
-    denied = [(a, name) for a, name in sorted(WEB_HOST_SSM_READS) if not allows_on(policy, a, f"{arn_prefix}/{name}")]
+    denied = [(a, name) for a, name in sorted(WEB_HOST_SSM_READS) if not allows_on(web, a, f"{arn_prefix}/{name}")]
     assert denied == [], f"the web hosts' instance role does not allow what their boot script reads: {denied}"
+
+    verifier = role_policy(state, "module.verifier", "task")
+    readable = {name for name, arn in arns.items() if allows_on(verifier, "ssm:GetParameter", arn)}
+    assert readable == {name for _, name in VERIFIER_SSM_READS}, sorted(readable)
+    denied = [(a, n) for a, n in sorted(VERIFIER_SSM_READS) if not allows_on(verifier, a, f"{arn_prefix}/{n}")]
+    assert denied == [], f"the verifier's task role does not allow what verify.yml reads: {denied}"
+    assert not allows_on(verifier, "ssm:GetParametersByPath", arn_prefix)
 
 
 def check_outputs(outputs: dict) -> None:

@@ -16,6 +16,8 @@ locals {
   partition    = data.aws_partition.current.partition
   # Task definitions of the verifier family, any revision: what the scheduler may start.
   task_definition_arns = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:task-definition/${local.family}:*"
+  # The parameters below parameter_prefix the task reads (playbooks/aws/verify.yml, group_vars/all/main.yml).
+  ssm_reads = ["verify/stack", "mq_verify_password", "db_password", "verify_api_token"]
 }
 
 data "aws_caller_identity" "current" {}
@@ -197,9 +199,12 @@ data "aws_iam_policy_document" "task" {
   }
 
   statement {
+    # What verify.yml reads with verify_vantage=network, nothing else under the prefix: the
+    # stack's outputs, its own broker password, the database password its RDS check logs in
+    # with and the API token of its end-to-end submission (not the web app's or the workers').
     sid       = "StackSettings"
     actions   = ["ssm:GetParameter", "ssm:GetParameters"]
-    resources = ["arn:${local.partition}:ssm:${var.aws_region}:${local.account_id}:parameter${var.parameter_prefix}/*"]
+    resources = [for name in local.ssm_reads : "arn:${local.partition}:ssm:${var.aws_region}:${local.account_id}:parameter${var.parameter_prefix}/${name}"]
   }
 
   statement {
