@@ -273,6 +273,9 @@ def test_verify_from_inside_the_vpc_reads_the_outputs_terraform_published(emulat
     assert "ecs:DescribeServices" in calls, f"the verifier made {len(calls)} calls"
     missing = not_allowed(policy, calls)
     assert missing == [], f"the verifier task's policy does not allow {missing}"
+    # The role's permissions boundary caps what the policy grants: it must allow the same.
+    missing = not_allowed(json.loads((REPO / "docs" / "iam" / "permissions-boundary.json").read_text()), calls)
+    assert missing == [], f"docs/iam/permissions-boundary.json does not allow the verifier task's {missing}"
 
 
 def _ecs_desired(aws: EmulatedAws, count: int | None = None) -> int:

@@ -131,6 +131,8 @@ data "aws_iam_policy_document" "task" {
     actions = [
       "autoscaling:DescribeAutoScalingGroups",
       "autoscaling:DescribeAutoScalingInstances",
+      # amazon.aws.autoscaling_group_info reads each group's lifecycle hooks too.
+      "autoscaling:DescribeLifecycleHooks",
       "cloudwatch:DescribeAlarms",
       "cloudwatch:GetDashboard",
       "cloudwatch:GetMetricStatistics",
@@ -171,13 +173,17 @@ data "aws_iam_policy_document" "task" {
       "s3:GetBucketVersioning",
       "s3:GetEncryptionConfiguration",
       "s3:GetLifecycleConfiguration",
+      # HeadBucket, which amazon.aws.s3_object sends before it writes the canary, is
+      # authorised as s3:ListBucket.
+      "s3:ListBucket",
     ]
     resources = [var.grading_bucket_arn]
   }
 
   statement {
-    sid       = "CanaryObjects"
-    actions   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
+    sid = "CanaryObjects"
+    # amazon.aws.s3_object reads an object's tags after every upload (GetObjectTagging).
+    actions   = ["s3:PutObject", "s3:GetObject", "s3:GetObjectTagging", "s3:DeleteObject"]
     resources = ["${var.grading_bucket_arn}/${var.canary_prefix}/*"]
   }
 
