@@ -15,6 +15,12 @@ import pytest
 from testsupport.ports import free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parent.parent
+PERMISSIONS_BOUNDARY_DOCUMENT = REPO / "docs" / "iam" / "permissions-boundary.json"
+
+
+def read_call_log(path: Path) -> list[dict]:
+    """The records of scripts/moto_server.py's call log (one JSON object per request), in order."""
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 class MotoServer:
@@ -28,7 +34,7 @@ class MotoServer:
         """Every request the server authorized so far (scripts/moto_server.py's call log), in order."""
         if self.call_log is None:
             raise RuntimeError("this moto server was started without a call log (GRADESTACK_MOTO_CALL_LOG)")
-        return [json.loads(line) for line in self.call_log.read_text().splitlines()] if self.call_log.exists() else []
+        return read_call_log(self.call_log)
 
     def reset(self) -> None:
         """Forget every resource (moto's own reset API)."""
@@ -77,7 +83,7 @@ def create_permissions_boundary(iam) -> str:
 
     ``iam`` is a boto3 IAM client; returns the policy's ARN. Creating it again is not an error.
     """
-    document = (Path(__file__).resolve().parent.parent / "docs" / "iam" / "permissions-boundary.json").read_text()
+    document = PERMISSIONS_BOUNDARY_DOCUMENT.read_text()
     try:
         return iam.create_policy(PolicyName=PERMISSIONS_BOUNDARY, PolicyDocument=document)["Policy"]["Arn"]
     except iam.exceptions.EntityAlreadyExistsException:

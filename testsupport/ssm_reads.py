@@ -14,6 +14,8 @@ reader's list among every parameter under the prefix.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 WEB_HOST_SSM_READS = frozenset(
     {
         ("ssm:GetParameter", "web/release"),
@@ -34,3 +36,15 @@ VERIFIER_SSM_READS = frozenset(
         ("ssm:GetParameter", "verify_api_token"),
     }
 )
+
+
+def ssm_reads(calls: Iterable[dict], prefix: str) -> set[tuple[str, str]]:
+    """(action, name relative to ``prefix``) of every SSM read below ``prefix`` among call-log records."""
+    prefix = prefix.rstrip("/") + "/"
+    return {
+        (call["action"], name.removeprefix(prefix))
+        for call in calls
+        if call["action"].startswith("ssm:Get")
+        for name in call.get("parameters", [])
+        if name.startswith(prefix)
+    }

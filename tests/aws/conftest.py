@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +11,8 @@ import boto3
 import pytest
 
 from testsupport.ansible import playbook_env, run_playbook
-from testsupport.moto import create_permissions_boundary, start_moto
+from testsupport.moto import create_permissions_boundary, read_call_log, start_moto
+from testsupport.ssm_reads import ssm_reads
 
 REGION = "ap-northeast-2"
 # Who signs a request to the emulator: moto accepts any key, and its call log (scripts/moto_server.py)
@@ -53,24 +53,15 @@ class EmulatedAws:
 
     def calls(self, access_key: str) -> list[str]:
         """The IAM actions of every request ``access_key`` signed so far, in order (the emulator's call log)."""
-        lines = self.call_log.read_text().splitlines() if self.call_log.exists() else []
-        return [call["action"] for call in map(json.loads, lines) if call["access_key"] == access_key]
+        return [call["action"] for call in read_call_log(self.call_log) if call["access_key"] == access_key]
 
-    def ssm_reads(self, access_key: str, prefix: str = "/gradestack/emulated/") -> set[tuple[str, str]]:
+    def ssm_reads(self, access_key: str, prefix: str = "/gradestack/emulated") -> set[tuple[str, str]]:
         """(action, name relative to ``prefix``) of every SSM read ``access_key`` signed below ``prefix``."""
-        lines = self.call_log.read_text().splitlines() if self.call_log.exists() else []
-        return {
-            (call["action"], name.removeprefix(prefix))
-            for call in map(json.loads, lines)
-            if call["access_key"] == access_key and call["action"].startswith("ssm:Get")
-            for name in call.get("parameters", [])
-            if name.startswith(prefix)
-        }
+        return ssm_reads([c for c in read_call_log(self.call_log) if c["access_key"] == access_key], prefix)
 
     def signing_keys(self) -> set[str]:
         """Every access key that signed a request so far ("" for an unsigned one)."""
-        lines = self.call_log.read_text().splitlines() if self.call_log.exists() else []
-        return {json.loads(line)["access_key"] for line in lines}
+        return {call["access_key"] for call in read_call_log(self.call_log)}
 
     def client(self, service: str):
         """A boto3 client of the tests themselves (not the deployer: see HARNESS_KEY)."""

@@ -20,7 +20,7 @@ import pytest
 
 from testsupport.ansible import playbook_env, run_playbook, task_outcomes
 from testsupport.iam_policy import not_allowed
-from testsupport.moto import start_moto
+from testsupport.moto import PERMISSIONS_BOUNDARY_DOCUMENT, start_moto
 from testsupport.ssm_reads import VERIFIER_SSM_READS
 from testsupport.terraform import REPO, make_cli
 from testsupport.verify_report import failed, read_report
@@ -267,14 +267,13 @@ def test_verify_from_inside_the_vpc_reads_the_outputs_terraform_published(emulat
     policies = [iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
                 for name in iam.list_role_policies(RoleName=role)["PolicyNames"]]  # fmt: skip
     assert policies, f"{role} has no inline policy"
-    documents = [json.loads(d) if isinstance(d, str) else d for d in policies]  # boto3 decodes it, or not
-    policy = {"Statement": [statement for document in documents for statement in document["Statement"]]}
+    policy = {"Statement": [statement for document in policies for statement in document["Statement"]]}
     calls = emulated_aws.calls(VERIFIER_TASK_KEY)
     assert "ecs:DescribeServices" in calls, f"the verifier made {len(calls)} calls"
     missing = not_allowed(policy, calls)
     assert missing == [], f"the verifier task's policy does not allow {missing}"
     # The role's permissions boundary caps what the policy grants: it must allow the same.
-    missing = not_allowed(json.loads((REPO / "docs" / "iam" / "permissions-boundary.json").read_text()), calls)
+    missing = not_allowed(json.loads(PERMISSIONS_BOUNDARY_DOCUMENT.read_text()), calls)
     assert missing == [], f"docs/iam/permissions-boundary.json does not allow the verifier task's {missing}"
 
 

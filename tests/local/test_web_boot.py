@@ -57,7 +57,7 @@ from testsupport.ansible import REPO, VENV_BIN, playbook_env, run_playbook
 from testsupport.forward import Forwarder, forward_tcp
 from testsupport.moto import MotoServer
 from testsupport.postgres import PostgresServer
-from testsupport.ssm_reads import WEB_HOST_SSM_READS
+from testsupport.ssm_reads import WEB_HOST_SSM_READS, ssm_reads
 from testsupport.terraform import make_cli, render_template
 
 pytestmark = [pytest.mark.slow, pytest.mark.containers, pytest.mark.terraform]
@@ -457,14 +457,7 @@ def test_a_new_host_configures_itself_and_serves(cases: dict[str, Future[Case]],
 
     # What it read from SSM, from moto's call log: exactly what the instance role allows
     # (testsupport/ssm_reads.py; tests/terraform checks the policy side against the same list).
-    prefix = published.prefix + "/"
-    reads = {
-        (call["action"], name.removeprefix(prefix))
-        for call in world.moto.calls()
-        if call["action"].startswith("ssm:Get")
-        for name in call.get("parameters", [])
-        if name.startswith(prefix)
-    }
+    reads = ssm_reads(world.moto.calls(), published.prefix)
     assert reads == WEB_HOST_SSM_READS, sorted(reads)
 
     env = boot.sh("cat /etc/gradestack/web.env").stdout.replace('"', "").replace("'", "")
