@@ -70,7 +70,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActiveMQServer]
     server.stop()
 
 
-# aplusb with 4 s of CPU time (11 s of wall clock) per test: for tests about the broker, not the
+# aplusb with 4 s of CPU time (11 s of wall clock) per test: for tests about the broker and redelivery, not the
 # judge's clock. Beside CI's other lanes and a restarting broker's JVM, two jobs spinning on two
 # cores ran past aplusb's own 3 s wall clock (TLE instead of AC) even at 300 ms of CPU each.
 ROOMY_APLUSB = "aplusb-roomy"
@@ -359,7 +359,7 @@ def test_sigkill_mid_job_is_redelivered_and_graded_once(start_worker, results, b
     never finished it; the rescuer counted the lost attempt and judged it as attempt 2: AC, once."""
     victim = start_worker()
     sid = new_id("killed")
-    send_requests(broker, [(sid, "aplusb", "c", slow_aplusb_c(cpu_ms=500, tag=sid))])  # ~2 s of runs
+    send_requests(broker, [(sid, ROOMY_APLUSB, "c", slow_aplusb_c(cpu_ms=500, tag=sid))])  # ~2 s of runs
     started = victim.wait_record("job started", sid)
     assert started["attempt"] == 1
     assert victim.in_flight([sid]) == [sid]  # started, not done: the kill lands in the job...
